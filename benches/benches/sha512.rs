@@ -1,0 +1,2 @@
+//! Placeholder while the sha512 benchmark is written.
+fn main() {}

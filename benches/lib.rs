@@ -1,0 +1,3 @@
+//! Benchmarks for the sockeye crates live in `benches/`; this library is empty.
+//!
+//! Run one group with `cargo bench -p sockeye-benches --bench <name>`.

@@ -1,0 +1,1 @@
+//! SHA-512 family helpers (placeholder while the crate is written).

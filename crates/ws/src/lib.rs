@@ -1,0 +1,1 @@
+//! Sans-IO WebSocket codec (placeholder while the crate is written).
