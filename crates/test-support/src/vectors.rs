@@ -76,7 +76,10 @@ pub fn parse(text: &str) -> Vec<Record> {
             continue;
         }
         let Some((key, value)) = line.split_once('=') else {
-            panic!("vector line {}: expected `key = value`, got {raw:?}", idx + 1);
+            panic!(
+                "vector line {}: expected `key = value`, got {raw:?}",
+                idx + 1
+            );
         };
         let rec = current.get_or_insert_with(|| Record {
             line: idx + 1,
@@ -84,7 +87,10 @@ pub fn parse(text: &str) -> Vec<Record> {
         });
         let key = key.trim().to_owned();
         if rec.fields.contains_key(&key) {
-            panic!("vector line {}: key `{key}` repeated in one record", idx + 1);
+            panic!(
+                "vector line {}: key `{key}` repeated in one record",
+                idx + 1
+            );
         }
         rec.fields.insert(key, value.trim().to_owned());
     }
@@ -128,7 +134,7 @@ impl std::error::Error for HexError {}
 /// Returns [`HexError`] for an odd length or a non-hex character.
 pub fn hex_decode(s: &str) -> Result<Vec<u8>, HexError> {
     let bytes = s.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(HexError {
             offset: bytes.len(),
         });
