@@ -1,7 +1,22 @@
-//! Sans-IO WebSocket codec (README is being written).
+#![doc = include_str!("../README.md")]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+mod close;
+mod config;
+mod connection;
+mod error;
+pub mod frame;
 pub mod handshake;
+mod mask;
+mod message;
+mod utf8;
+
+pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
+pub use config::{Config, ConfigBuilder, Keepalive};
+pub use connection::{Connection, Event, MaskSource, State, Transmit};
+pub use error::{ConfigError, ProtocolError, SendError};
+pub use mask::apply_mask;
+pub use message::{DataKind, Message, Utf8Bytes};
 
 /// Which end of the connection this endpoint is (RFC 6455 §5.1: clients mask, servers do not).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,0 +1,854 @@
+//! The WebSocket connection state machine (RFC 6455 §5–§7), after the opening handshake.
+
+mod timer;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::Instant;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::Role;
+use crate::close::{CloseCode, CloseFrame, MAX_CLOSE_REASON, truncate_reason};
+use crate::config::Config;
+use crate::error::{ProtocolError, SendError};
+use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
+use crate::mask::apply_mask;
+use crate::message::{DataKind, Message, Utf8Bytes};
+use crate::utf8::Utf8Validator;
+use timer::{Timer, TimerTable};
+
+/// Where a client's masking keys come from (RFC 6455 §5.3: a fresh, unpredictable key per
+/// frame, "derived from a strong source of entropy").
+///
+/// The connection has no randomness of its own: the adapter implements this over the
+/// operating system's RNG; tests pass a fixed or counting source so output is byte-exact.
+/// Any `FnMut() -> [u8; 4] + Send` closure is a `MaskSource`.
+pub trait MaskSource: Send {
+    /// The key for the next frame.
+    fn next_mask(&mut self) -> [u8; 4];
+}
+
+impl<F: FnMut() -> [u8; 4] + Send> MaskSource for F {
+    fn next_mask(&mut self) -> [u8; 4] {
+        self()
+    }
+}
+
+/// Something the connection reports to the application, from [`Connection::poll_event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A complete message.
+    Message(Message),
+    /// A ping arrived. With `auto_pong` on (the default) its pong is already queued.
+    Ping(Bytes),
+    /// A pong arrived.
+    Pong(Bytes),
+    /// The peer's Close frame arrived. If we had not sent a Close, the echo of the peer's
+    /// code is queued (RFC 6455 §5.5.1). No messages follow.
+    Close(CloseFrame),
+    /// The peer broke the protocol. A Close frame with
+    /// [`ProtocolError::close_code`] is queued and no further input is processed.
+    Failed(ProtocolError),
+    /// The connection is over: drain [`Connection::poll_transmit`] (which ends with
+    /// [`Transmit::Shutdown`]) and drop the transport. `clean` is true when both Close
+    /// frames were exchanged (RFC 6455 §7.1.4); otherwise the close code is 1006.
+    Closed {
+        /// Whether the closing handshake completed.
+        clean: bool,
+    },
+}
+
+/// What [`Connection::poll_transmit`] asks the driver to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transmit {
+    /// `len` bytes were appended to the buffer: write them to the transport.
+    Data {
+        /// Bytes appended.
+        len: usize,
+    },
+    /// Everything has been handed out: shut down the transport's write side (send FIN).
+    /// The server closes the TCP connection first (RFC 6455 §7.1.1); a client does so only
+    /// after the server has, or after the close timeout.
+    Shutdown,
+}
+
+/// Where the connection is in its life (RFC 6455 §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Messages flow both ways.
+    Open,
+    /// We sent a Close frame and wait for the peer's.
+    CloseSent,
+    /// The peer's Close arrived and ours went out; a client now waits for the server to
+    /// close the transport.
+    CloseReceived,
+    /// Finished.
+    Closed,
+}
+
+/// A WebSocket connection after the opening handshake: a Sans-IO state machine.
+///
+/// It performs no I/O, reads no clock and uses no randomness of its own. Methods fall in
+/// four groups:
+///
+/// - **Inputs** from the transport and the clock: [`handle_data`](Self::handle_data) (or
+///   [`read_buf`](Self::read_buf) + [`handle_read`](Self::handle_read) to read straight into
+///   the connection's buffer), [`handle_eof`](Self::handle_eof),
+///   [`handle_timeout`](Self::handle_timeout).
+/// - **Commands** from the application: [`send_text`](Self::send_text),
+///   [`send_binary`](Self::send_binary), [`send_fragment`](Self::send_fragment),
+///   [`ping`](Self::ping), [`pong`](Self::pong), [`close`](Self::close).
+/// - **Outputs**, drained after every input or command, in this order:
+///   [`poll_transmit`](Self::poll_transmit) until `None`, [`poll_event`](Self::poll_event)
+///   until `None`, then [`poll_timeout`](Self::poll_timeout) for the next deadline.
+/// - **Getters**: [`state`](Self::state), [`role`](Self::role), [`config`](Self::config),
+///   [`buffered_amount`](Self::buffered_amount), [`is_writable`](Self::is_writable).
+///
+/// Peer faults never surface as `Err`: the connection queues the right Close frame and
+/// reports [`Event::Failed`]. `Err` from a command means local misuse.
+pub struct Connection {
+    role: Role,
+    config: Config,
+    masks: Option<Box<dyn MaskSource>>,
+    state: State,
+
+    // Receiving.
+    rbuf: BytesMut,
+    recv: Recv,
+    message: Option<Incoming>,
+    recv_utf8: Utf8Validator,
+    /// No more input is processed: the peer's Close arrived, or the connection failed.
+    input_done: bool,
+
+    // Sending.
+    out: Vec<u8>,
+    pongs: VecDeque<Bytes>,
+    sending: Option<DataKind>,
+    send_utf8: Utf8Validator,
+    close_sent: bool,
+    shutdown: Shutdown,
+
+    events: VecDeque<Event>,
+    timers: TimerTable,
+    keepalive_seq: u32,
+    awaiting_pong: Option<[u8; 4]>,
+}
+
+/// Receive-side decoder state.
+#[derive(Debug, Clone, Copy)]
+enum Recv {
+    /// Waiting for a frame header.
+    Header,
+    /// Inside a payload of `len` bytes; the first `done` (already in `rbuf`) are unmasked
+    /// and, for text, validated.
+    Payload {
+        header: FrameHeader,
+        len: usize,
+        done: usize,
+        text: bool,
+    },
+}
+
+/// A fragmented message being reassembled.
+#[derive(Debug)]
+struct Incoming {
+    kind: DataKind,
+    data: BytesMut,
+    fragments: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shutdown {
+    NotYet,
+    Pending,
+    Done,
+}
+
+/// Read buffers larger than this are released when they empty, so an idle connection stays
+/// small after a burst of large messages.
+const RETAINED_READ_CAPACITY: usize = 64 * 1024;
+
+impl Connection {
+    /// A server-side connection, after a successful opening handshake.
+    ///
+    /// `now` starts the keepalive timer when keepalive is configured.
+    pub fn server(config: Config, now: Instant) -> Self {
+        Self::new(Role::Server, config, None, now)
+    }
+
+    /// A client-side connection, after a successful opening handshake. Every frame it sends
+    /// is masked with a key from `masks`.
+    ///
+    /// `now` starts the keepalive timer when keepalive is configured.
+    pub fn client(config: Config, masks: impl MaskSource + 'static, now: Instant) -> Self {
+        Self::new(Role::Client, config, Some(Box::new(masks)), now)
+    }
+
+    fn new(
+        role: Role,
+        config: Config,
+        masks: Option<Box<dyn MaskSource>>,
+        now: Instant,
+    ) -> Self {
+        let mut timers = TimerTable::default();
+        if let Some(k) = config.keepalive() {
+            timers.set(Timer::Keepalive, now + k.interval);
+        }
+        Self {
+            role,
+            config,
+            masks,
+            state: State::Open,
+            rbuf: BytesMut::new(),
+            recv: Recv::Header,
+            message: None,
+            recv_utf8: Utf8Validator::default(),
+            input_done: false,
+            out: Vec::new(),
+            pongs: VecDeque::new(),
+            sending: None,
+            send_utf8: Utf8Validator::default(),
+            close_sent: false,
+            shutdown: Shutdown::NotYet,
+            events: VecDeque::new(),
+            timers,
+            keepalive_seq: 0,
+            awaiting_pong: None,
+        }
+    }
+
+    // ----- getters -----
+
+    /// Which end this is.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Where the connection is in its life.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Whether messages can still be sent (no Close frame sent yet).
+    pub fn is_open(&self) -> bool {
+        self.state == State::Open
+    }
+
+    /// Whether the connection is over.
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// Bytes queued for the transport and not yet handed out by
+    /// [`poll_transmit`](Self::poll_transmit).
+    pub fn buffered_amount(&self) -> usize {
+        self.out.len() + self.pongs.iter().map(|p| p.len() + 6).sum::<usize>()
+    }
+
+    /// Whether [`buffered_amount`](Self::buffered_amount) is below the configured high-water
+    /// mark. Adapters stop accepting messages from the application while it is false.
+    pub fn is_writable(&self) -> bool {
+        self.buffered_amount() < self.config.high_water_mark()
+    }
+
+    // ----- inputs -----
+
+    /// Feeds bytes received from the transport, in any split.
+    ///
+    /// Frames are decoded as far as the input allows: complete messages and control frames
+    /// become events; text is validated as it arrives, so invalid UTF-8 fails the connection
+    /// on the first bad byte, even inside a frame still arriving. After a Close frame or a
+    /// failure, input is ignored.
+    pub fn handle_data(&mut self, now: Instant, data: &[u8]) {
+        if self.input_done {
+            return;
+        }
+        self.rbuf.extend_from_slice(data);
+        self.process(now);
+    }
+
+    /// The connection's receive buffer, for reading from the transport without a copy.
+    ///
+    /// Append to it only (for example with `tokio::io::AsyncReadExt::read_buf`), then call
+    /// [`handle_read`](Self::handle_read).
+    pub fn read_buf(&mut self) -> &mut BytesMut {
+        &mut self.rbuf
+    }
+
+    /// Processes bytes appended to [`read_buf`](Self::read_buf), as
+    /// [`handle_data`](Self::handle_data) does.
+    pub fn handle_read(&mut self, now: Instant) {
+        if self.input_done {
+            self.rbuf.clear();
+            return;
+        }
+        self.process(now);
+    }
+
+    /// The transport reached end of input.
+    ///
+    /// Before the closing handshake this is an abnormal closure (1006). A client waiting for
+    /// the server to close the transport after the handshake is now cleanly closed.
+    pub fn handle_eof(&mut self, _now: Instant) {
+        if self.state == State::Closed {
+            return;
+        }
+        let clean = self.state == State::CloseReceived;
+        self.finish(clean);
+    }
+
+    /// Runs the timers due at `now`; spurious calls are no-ops.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(timer) = self.timers.pop_expired(now) {
+            match timer {
+                Timer::Close => {
+                    // The peer did not finish the closing handshake (or, for a client, the
+                    // server did not close the transport) in time.
+                    let clean = self.state == State::CloseReceived;
+                    self.finish(clean);
+                }
+                Timer::Keepalive => self.keepalive_ping(now),
+                Timer::Pong => {
+                    if self.awaiting_pong.is_some() && self.state == State::Open {
+                        self.fail(now, ProtocolError::KeepaliveTimeout);
+                    }
+                }
+            }
+        }
+    }
+
+    // ----- commands -----
+
+    /// Sends a text message in one frame.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Closed`] after a Close frame was sent; [`SendError::FragmentInProgress`]
+    /// while a fragmented message is unfinished.
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+        self.check_data_send()?;
+        self.write_frame(OpCode::Text, true, text.as_bytes());
+        Ok(())
+    }
+
+    /// Sends a binary message in one frame.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text).
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.check_data_send()?;
+        self.write_frame(OpCode::Binary, true, data);
+        Ok(())
+    }
+
+    /// Sends one fragment of a message (RFC 6455 §5.4): the first call starts a message of
+    /// `kind`, later calls continue it, and the call with `fin` ends it. Control frames may be
+    /// sent between fragments; other messages may not.
+    ///
+    /// Text may be split anywhere, even inside a character; the fragments together must be
+    /// valid UTF-8, which is checked as they go.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Closed`] after a Close frame was sent; [`SendError::FragmentKindMismatch`]
+    /// when `kind` differs from the message in progress; [`SendError::InvalidUtf8`] when the
+    /// text so far cannot be valid UTF-8 (nothing is sent).
+    pub fn send_fragment(
+        &mut self,
+        kind: DataKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), SendError> {
+        if self.close_sent || self.state == State::Closed {
+            return Err(SendError::Closed);
+        }
+        let opcode = match self.sending {
+            Some(k) if k != kind => return Err(SendError::FragmentKindMismatch),
+            Some(_) => OpCode::Continuation,
+            None => match kind {
+                DataKind::Text => OpCode::Text,
+                DataKind::Binary => OpCode::Binary,
+            },
+        };
+        if kind == DataKind::Text {
+            let mut check = self.send_utf8.clone();
+            let ok = check.feed(data).is_ok() && (!fin || check.finish().is_ok());
+            if !ok {
+                return Err(SendError::InvalidUtf8);
+            }
+            self.send_utf8 = check;
+        }
+        self.sending = if fin { None } else { Some(kind) };
+        self.write_frame(opcode, fin, data);
+        Ok(())
+    }
+
+    /// Sends a ping with up to 125 bytes of payload.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::ControlTooLong`] for a longer payload; [`SendError::Closed`] after a
+    /// Close frame was sent.
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.check_control_send(payload.len())?;
+        self.write_frame(OpCode::Ping, true, payload);
+        Ok(())
+    }
+
+    /// Sends an unsolicited pong (a heartbeat that expects no answer, RFC 6455 §5.5.3), or a
+    /// manual answer when `auto_pong` is off.
+    ///
+    /// # Errors
+    ///
+    /// As [`ping`](Self::ping).
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.check_control_send(payload.len())?;
+        self.flush_pongs();
+        self.write_frame(OpCode::Pong, true, payload);
+        Ok(())
+    }
+
+    /// Starts the closing handshake (RFC 6455 §7.1.2) with `code` and a `reason` of at most
+    /// 123 bytes. Incoming messages are still delivered until the peer's Close arrives; the
+    /// close timeout starts at `now`.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::InvalidCloseCode`] for a code that may not be sent (1005, 1006, 1015,
+    /// and others; see [`CloseCode::is_valid_on_wire`]); [`SendError::ControlTooLong`] for a
+    /// longer reason; [`SendError::Closed`] if a Close frame was already sent.
+    pub fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        if self.close_sent || self.state == State::Closed {
+            return Err(SendError::Closed);
+        }
+        if !code.is_valid_on_wire() {
+            return Err(SendError::InvalidCloseCode { code: code.0 });
+        }
+        if reason.len() > MAX_CLOSE_REASON {
+            return Err(SendError::ControlTooLong {
+                len: reason.len() + 2,
+            });
+        }
+        self.write_close(Some(code), reason);
+        self.state = State::CloseSent;
+        self.stop_keepalive();
+        self.timers
+            .set(Timer::Close, now + self.config.close_timeout());
+        Ok(())
+    }
+
+    // ----- outputs -----
+
+    /// Hands out bytes to write, or asks for the transport to be shut down.
+    ///
+    /// Appends everything queued to `buf` (when `buf` is empty the buffers are swapped, so
+    /// no byte is copied) and returns [`Transmit::Data`]; once nothing is queued and the
+    /// connection is over, returns [`Transmit::Shutdown`] once; otherwise `None`.
+    pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<Transmit> {
+        self.flush_pongs();
+        if !self.out.is_empty() {
+            let len = self.out.len();
+            if buf.is_empty() {
+                std::mem::swap(buf, &mut self.out);
+            } else {
+                buf.extend_from_slice(&self.out);
+                self.out.clear();
+            }
+            return Some(Transmit::Data { len });
+        }
+        if self.shutdown == Shutdown::Pending {
+            self.shutdown = Shutdown::Done;
+            return Some(Transmit::Shutdown);
+        }
+        None
+    }
+
+    /// The next event, in the order things happened.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    // ----- receiving -----
+
+    fn process(&mut self, now: Instant) {
+        loop {
+            match self.recv {
+                Recv::Header => {
+                    let (header, consumed) = match FrameHeader::decode(&self.rbuf) {
+                        Ok(Some(decoded)) => decoded,
+                        Ok(None) => break,
+                        Err(e) => return self.fail(now, e),
+                    };
+                    let len = match self.check_header(&header) {
+                        Ok(len) => len,
+                        Err(e) => return self.fail(now, e),
+                    };
+                    self.rbuf.advance(consumed);
+                    let text = match header.opcode {
+                        OpCode::Text => {
+                            self.recv_utf8.reset();
+                            true
+                        }
+                        OpCode::Continuation => self
+                            .message
+                            .as_ref()
+                            .is_some_and(|m| m.kind == DataKind::Text),
+                        _ => false,
+                    };
+                    self.recv = Recv::Payload {
+                        header,
+                        len,
+                        done: 0,
+                        text,
+                    };
+                }
+                Recv::Payload {
+                    header,
+                    len,
+                    done,
+                    text,
+                } => {
+                    let avail = self.rbuf.len().min(len);
+                    if avail > done {
+                        let fresh = &mut self.rbuf[done..avail];
+                        if let Some(mask) = header.mask {
+                            apply_mask(fresh, mask, done);
+                        }
+                        // RFC 6455 §8.1: fail as soon as the text cannot be UTF-8.
+                        if text && self.recv_utf8.feed(fresh).is_err() {
+                            return self.fail(now, ProtocolError::InvalidUtf8);
+                        }
+                        self.recv = Recv::Payload {
+                            header,
+                            len,
+                            done: avail,
+                            text,
+                        };
+                    }
+                    if avail < len {
+                        break;
+                    }
+                    let payload = self.rbuf.split_to(len).freeze();
+                    self.recv = Recv::Header;
+                    self.on_frame(now, header, text, payload);
+                    if self.input_done {
+                        return;
+                    }
+                }
+            }
+        }
+        if self.rbuf.is_empty() && self.rbuf.capacity() > RETAINED_READ_CAPACITY {
+            self.rbuf = BytesMut::new();
+        }
+    }
+
+    /// Checks a header against the connection state and limits; returns the payload length.
+    fn check_header(&self, h: &FrameHeader) -> Result<usize, ProtocolError> {
+        // RFC 6455 §5.2: RSV bits MUST be 0 unless an extension defines them.
+        if h.rsv != 0 {
+            return Err(ProtocolError::ReservedBits);
+        }
+        // RFC 6455 §5.1: a server MUST close on an unmasked frame; a client on a masked one.
+        match (self.role, h.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        let limit = self.config.max_frame_size();
+        let len = match usize::try_from(h.payload_len) {
+            Ok(len) if len <= limit => len,
+            _ => {
+                return Err(ProtocolError::FrameTooLarge {
+                    len: h.payload_len,
+                    limit,
+                });
+            }
+        };
+        // RFC 6455 §5.4: fragments of one message arrive in order, uninterleaved with other
+        // data frames.
+        let so_far = match (h.opcode, &self.message) {
+            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Continuation, Some(m)) => {
+                if m.fragments >= self.config.max_fragments() {
+                    return Err(ProtocolError::TooManyFragments {
+                        limit: self.config.max_fragments(),
+                    });
+                }
+                m.data.len()
+            }
+            (OpCode::Text | OpCode::Binary, Some(_)) => {
+                return Err(ProtocolError::ExpectedContinuation);
+            }
+            (OpCode::Text | OpCode::Binary, None) => 0,
+            _ => return Ok(len),
+        };
+        let limit = self.config.max_message_size();
+        let total = so_far.saturating_add(len);
+        if total > limit {
+            return Err(ProtocolError::MessageTooLarge {
+                len: total as u64,
+                limit,
+            });
+        }
+        Ok(len)
+    }
+
+    fn on_frame(&mut self, now: Instant, header: FrameHeader, text: bool, payload: Bytes) {
+        match header.opcode {
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                if text && header.fin && self.recv_utf8.finish().is_err() {
+                    // A character cut off by the end of the message.
+                    return self.fail(now, ProtocolError::InvalidUtf8);
+                }
+                let kind = if text {
+                    DataKind::Text
+                } else {
+                    DataKind::Binary
+                };
+                let data = match (header.opcode, header.fin) {
+                    (OpCode::Continuation, fin) => {
+                        // Invariant: check_header refused a continuation with no message.
+                        let Some(m) = self.message.as_mut() else {
+                            return;
+                        };
+                        m.data.extend_from_slice(&payload);
+                        m.fragments += 1;
+                        if !fin {
+                            return;
+                        }
+                        match self.message.take() {
+                            Some(m) => m.data.freeze(),
+                            None => return,
+                        }
+                    }
+                    (_, true) => payload,
+                    (_, false) => {
+                        self.message = Some(Incoming {
+                            kind,
+                            data: BytesMut::from(&payload[..]),
+                            fragments: 1,
+                        });
+                        return;
+                    }
+                };
+                let message = match kind {
+                    DataKind::Text => Message::Text(Utf8Bytes::from_validated(data)),
+                    DataKind::Binary => Message::Binary(data),
+                };
+                self.events.push_back(Event::Message(message));
+            }
+            OpCode::Ping => {
+                if self.config.auto_pong() && !self.close_sent {
+                    if self.pongs.len() >= self.config.max_queued_control_frames() {
+                        // Answer the newest ping only (RFC 6455 §5.5.3 allows it).
+                        self.pongs.pop_back();
+                    }
+                    self.pongs.push_back(payload.clone());
+                }
+                self.events.push_back(Event::Ping(payload));
+            }
+            OpCode::Pong => {
+                if self
+                    .awaiting_pong
+                    .is_some_and(|p| payload.as_ref() == p.as_slice())
+                {
+                    self.awaiting_pong = None;
+                    self.timers.stop(Timer::Pong);
+                }
+                self.events.push_back(Event::Pong(payload));
+            }
+            OpCode::Close => self.on_close(now, payload),
+        }
+    }
+
+    fn on_close(&mut self, now: Instant, payload: Bytes) {
+        let frame = match payload.len() {
+            0 => CloseFrame {
+                code: CloseCode::NO_STATUS_RECEIVED,
+                reason: Utf8Bytes::new(),
+            },
+            // RFC 6455 §5.5.1: a body, if present, starts with a 2-byte code.
+            1 => return self.fail(now, ProtocolError::InvalidClosePayload),
+            _ => {
+                let code = CloseCode(u16::from_be_bytes([payload[0], payload[1]]));
+                // RFC 6455 §7.4: only defined and registered codes may be sent.
+                if !code.is_valid_on_wire() {
+                    return self.fail(now, ProtocolError::InvalidCloseCode { code: code.0 });
+                }
+                match Utf8Bytes::try_from_bytes(payload.slice(2..)) {
+                    Ok(reason) => CloseFrame { code, reason },
+                    Err(_) => return self.fail(now, ProtocolError::InvalidUtf8),
+                }
+            }
+        };
+        self.stop_input();
+        let echo = (frame.code != CloseCode::NO_STATUS_RECEIVED).then_some(frame.code);
+        self.events.push_back(Event::Close(frame));
+        if !self.close_sent {
+            // RFC 6455 §5.5.1: reply with a Close, typically echoing the code received.
+            self.write_close(echo, "");
+        }
+        self.stop_keepalive();
+        match self.role {
+            // RFC 6455 §7.1.1: the server closes the TCP connection first.
+            Role::Server => self.finish(true),
+            Role::Client => {
+                self.state = State::CloseReceived;
+                self.timers
+                    .set(Timer::Close, now + self.config.close_timeout());
+            }
+        }
+    }
+
+    /// _Fail the WebSocket Connection_ (RFC 6455 §7.1.7): send a Close with the fault's code
+    /// unless one was sent, and process no more input.
+    fn fail(&mut self, now: Instant, error: ProtocolError) {
+        self.stop_input();
+        if !self.close_sent {
+            self.write_close(Some(error.close_code()), &error.close_reason());
+        }
+        self.events.push_back(Event::Failed(error));
+        self.stop_keepalive();
+        match self.role {
+            Role::Server => self.finish(false),
+            Role::Client => {
+                // Wait (bounded) for the server to close the transport.
+                self.state = State::CloseSent;
+                self.timers
+                    .set(Timer::Close, now + self.config.close_timeout());
+            }
+        }
+    }
+
+    fn stop_input(&mut self) {
+        self.input_done = true;
+        self.rbuf = BytesMut::new();
+        self.recv = Recv::Header;
+        self.message = None;
+    }
+
+    /// The connection is over: report it and ask for the transport to be shut down.
+    fn finish(&mut self, clean: bool) {
+        self.stop_input();
+        self.pongs.clear();
+        self.timers.stop_all();
+        self.state = State::Closed;
+        self.events.push_back(Event::Closed { clean });
+        if self.shutdown == Shutdown::NotYet {
+            self.shutdown = Shutdown::Pending;
+        }
+    }
+
+    // ----- sending -----
+
+    fn check_data_send(&self) -> Result<(), SendError> {
+        if self.close_sent || self.state == State::Closed {
+            return Err(SendError::Closed);
+        }
+        if self.sending.is_some() {
+            return Err(SendError::FragmentInProgress);
+        }
+        Ok(())
+    }
+
+    fn check_control_send(&self, len: usize) -> Result<(), SendError> {
+        if len > MAX_CONTROL_PAYLOAD {
+            return Err(SendError::ControlTooLong { len });
+        }
+        if self.close_sent || self.state == State::Closed {
+            return Err(SendError::Closed);
+        }
+        Ok(())
+    }
+
+    fn write_close(&mut self, code: Option<CloseCode>, reason: &str) {
+        // Pongs owed go out before the Close, which is the last frame we send.
+        self.flush_pongs();
+        let mut body = [0u8; MAX_CONTROL_PAYLOAD];
+        let len = match code {
+            Some(code) => {
+                let reason = truncate_reason(reason);
+                body[..2].copy_from_slice(&code.0.to_be_bytes());
+                body[2..2 + reason.len()].copy_from_slice(reason.as_bytes());
+                2 + reason.len()
+            }
+            None => 0,
+        };
+        self.write_frame(OpCode::Close, true, &body[..len]);
+        self.close_sent = true;
+        if self.state == State::Open {
+            self.state = State::CloseSent;
+        }
+    }
+
+    fn flush_pongs(&mut self) {
+        while let Some(p) = self.pongs.pop_front() {
+            self.write_frame(OpCode::Pong, true, &p);
+        }
+    }
+
+    fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        let mask = self.masks.as_mut().map(|m| m.next_mask());
+        let header = FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        header.encode_to(&mut self.out);
+        let start = self.out.len();
+        self.out.extend_from_slice(payload);
+        if let Some(mask) = mask {
+            apply_mask(&mut self.out[start..], mask, 0);
+        }
+    }
+
+    fn keepalive_ping(&mut self, now: Instant) {
+        let Some(k) = self.config.keepalive() else {
+            return;
+        };
+        if self.state != State::Open {
+            return;
+        }
+        self.keepalive_seq = self.keepalive_seq.wrapping_add(1);
+        let payload = self.keepalive_seq.to_be_bytes();
+        self.write_frame(OpCode::Ping, true, &payload);
+        self.awaiting_pong = Some(payload);
+        if !self.timers.is_set(Timer::Pong) {
+            self.timers.set(Timer::Pong, now + k.timeout);
+        }
+        self.timers.set(Timer::Keepalive, now + k.interval);
+    }
+
+    fn stop_keepalive(&mut self) {
+        self.timers.stop(Timer::Keepalive);
+        self.timers.stop(Timer::Pong);
+        self.awaiting_pong = None;
+    }
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .field("buffered_in", &self.rbuf.len())
+            .field("buffered_out", &self.buffered_amount())
+            .field("pending_events", &self.events.len())
+            .finish_non_exhaustive()
+    }
+}
