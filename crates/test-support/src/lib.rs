@@ -4,3 +4,4 @@
 //! Not published; only `dev-dependencies` use it.
 
 pub mod vectors;
+pub mod ws;

@@ -206,12 +206,10 @@ impl ConfigBuilder {
                 return Err(ConfigError::Zero { name });
             }
         }
-        if let Some(k) = c.keepalive {
-            if k.interval.is_zero() {
-                return Err(ConfigError::Zero {
-                    name: "keepalive interval",
-                });
-            }
+        if c.keepalive.is_some_and(|k| k.interval.is_zero()) {
+            return Err(ConfigError::Zero {
+                name: "keepalive interval",
+            });
         }
         if c.max_frame_size > c.max_message_size {
             return Err(ConfigError::FrameOverMessage {
@@ -241,7 +239,10 @@ mod tests {
             })
         );
         assert!(matches!(
-            Config::builder().max_frame_size(10).max_message_size(5).build(),
+            Config::builder()
+                .max_frame_size(10)
+                .max_message_size(5)
+                .build(),
             Err(ConfigError::FrameOverMessage { .. })
         ));
     }

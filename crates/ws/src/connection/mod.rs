@@ -186,12 +186,7 @@ impl Connection {
         Self::new(Role::Client, config, Some(Box::new(masks)), now)
     }
 
-    fn new(
-        role: Role,
-        config: Config,
-        masks: Option<Box<dyn MaskSource>>,
-        now: Instant,
-    ) -> Self {
+    fn new(role: Role, config: Config, masks: Option<Box<dyn MaskSource>>, now: Instant) -> Self {
         let mut timers = TimerTable::default();
         if let Some(k) = config.keepalive() {
             timers.set(Timer::Keepalive, now + k.interval);
