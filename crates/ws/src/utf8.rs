@@ -105,7 +105,10 @@ mod tests {
     fn fails_on_the_first_impossible_byte() {
         // Autobahn 6.4.3: a code point above U+10FFFF is invalid at its second byte.
         let mut v = Utf8Validator::default();
-        assert_eq!(v.feed(b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5"), Ok(()));
+        assert_eq!(
+            v.feed(b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5"),
+            Ok(())
+        );
         assert_eq!(v.feed(b"\xf4"), Ok(()));
         assert_eq!(v.feed(b"\x90"), Err(InvalidUtf8));
         // A surrogate half is invalid at its second byte too.
