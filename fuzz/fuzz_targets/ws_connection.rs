@@ -1,0 +1,83 @@
+//! Shared oracle for the connection targets (included by ws_server_connection and
+//! ws_client_connection).
+
+use std::time::{Duration, Instant};
+
+use sockeye_ws::{Config, Connection, Event, Message, Transmit};
+
+/// Runs a fresh connection over `input` split at `cuts`, with one timer tick in the middle;
+/// returns everything it reported and sent.
+pub fn run(client: bool, input: &[u8], cuts: &[usize]) -> (Vec<Event>, Vec<u8>, bool) {
+    let now = base();
+    let config = Config::builder()
+        .max_frame_size(1 << 16)
+        .max_message_size(1 << 18)
+        .max_fragments(64)
+        .max_queued_control_frames(4)
+        .build()
+        .expect("valid config");
+    let mut conn = if client {
+        let mut n = 0u32;
+        Connection::client(
+            config,
+            move || {
+                n = n.wrapping_add(0x0101_0101);
+                n.to_be_bytes()
+            },
+            now,
+        )
+    } else {
+        Connection::server(config, now)
+    };
+    let mut start = 0;
+    for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
+        let cut = cut.clamp(start, input.len());
+        conn.handle_data(now, &input[start..cut]);
+        start = cut;
+    }
+    conn.handle_timeout(now + Duration::from_secs(1));
+    let mut sent = Vec::new();
+    let mut buf = Vec::new();
+    let mut shut = false;
+    while let Some(t) = conn.poll_transmit(&mut buf) {
+        match t {
+            Transmit::Data { len } => {
+                assert_eq!(len, buf.len());
+                sent.append(&mut buf);
+            }
+            Transmit::Shutdown => {
+                assert!(!shut, "shutdown is reported once");
+                shut = true;
+            }
+        }
+    }
+    let events: Vec<Event> = std::iter::from_fn(|| conn.poll_event()).collect();
+    for e in &events {
+        if let Event::Message(Message::Text(t)) = e {
+            assert!(std::str::from_utf8(t.as_bytes()).is_ok());
+        }
+    }
+    conn.handle_eof(now);
+    assert!(conn.is_closed());
+    (events, sent, shut)
+}
+
+fn base() -> Instant {
+    use std::sync::OnceLock;
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    *BASE.get_or_init(Instant::now)
+}
+
+/// The oracle: the whole input and the same input in chunks (chosen by the first bytes)
+/// give the same events, the same bytes on the wire, and the same shutdown.
+pub fn check(client: bool, data: &[u8]) {
+    let (split, input) = match data.split_first() {
+        Some((s, rest)) => (*s, rest),
+        None => return,
+    };
+    let step = usize::from(split % 17) + 1;
+    let cuts: Vec<usize> = (1..input.len()).filter(|i| i % step == 0).collect();
+    let whole = run(client, input, &[]);
+    let chunked = run(client, input, &cuts);
+    assert_eq!(whole, chunked);
+}
