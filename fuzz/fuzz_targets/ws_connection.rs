@@ -35,31 +35,50 @@ pub fn run(client: bool, input: &[u8], cuts: &[usize]) -> (Vec<Event>, Vec<u8>, 
         conn.handle_data(now, &input[start..cut]);
         start = cut;
     }
+    let (mut events, mut sent, mut shut) = drain(&mut conn);
     conn.handle_timeout(now + Duration::from_secs(1));
-    let mut sent = Vec::new();
-    let mut buf = Vec::new();
-    let mut shut = false;
-    while let Some(t) = conn.poll_transmit(&mut buf) {
-        match t {
-            Transmit::Data { len } => {
-                assert_eq!(len, buf.len());
-                sent.append(&mut buf);
-            }
-            Transmit::Shutdown => {
-                assert!(!shut, "shutdown is reported once");
-                shut = true;
-            }
-        }
-    }
-    let events: Vec<Event> = std::iter::from_fn(|| conn.poll_event()).collect();
+    let (more_events, more_sent, more_shut) = drain(&mut conn);
+    events.extend(more_events);
+    sent.extend(more_sent);
+    shut |= more_shut;
     for e in &events {
         if let Event::Message(Message::Text(t)) = e {
             assert!(std::str::from_utf8(t.as_bytes()).is_ok());
         }
     }
     conn.handle_eof(now);
+    let _ = drain(&mut conn);
     assert!(conn.is_closed());
     (events, sent, shut)
+}
+
+/// Drains as a driver does: transmits, then one event, until neither is left.
+fn drain(conn: &mut Connection) -> (Vec<Event>, Vec<u8>, bool) {
+    let (mut events, mut sent, mut shut) = (Vec::new(), Vec::new(), false);
+    let mut buf = Vec::new();
+    loop {
+        let mut progressed = false;
+        while let Some(t) = conn.poll_transmit(&mut buf) {
+            progressed = true;
+            match t {
+                Transmit::Data { len } => {
+                    assert_eq!(len, buf.len());
+                    sent.append(&mut buf);
+                }
+                Transmit::Shutdown => {
+                    assert!(!shut, "shutdown is reported once");
+                    shut = true;
+                }
+            }
+        }
+        if let Some(e) = conn.poll_event() {
+            progressed = true;
+            events.push(e);
+        }
+        if !progressed {
+            return (events, sent, shut);
+        }
+    }
 }
 
 fn base() -> Instant {

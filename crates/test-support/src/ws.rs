@@ -55,23 +55,42 @@ impl Side {
         }
     }
 
-    /// Drains transmits then events, as a driver does after every input.
+    /// Drains transmits and events, as a driver does after every input: transmits, then one
+    /// event, until neither is left.
     pub fn drain(&mut self) {
-        let mut buf = Vec::new();
-        while let Some(t) = self.conn.poll_transmit(&mut buf) {
-            match t {
-                Transmit::Data { .. } => self.sent.append(&mut buf),
-                Transmit::Shutdown => self.shut_down = true,
-            }
-        }
-        while let Some(e) = self.conn.poll_event() {
-            self.events.push(e);
-        }
+        let (events, sent, shut_down) = drain(&mut self.conn);
+        self.events.extend(events);
+        self.sent.extend(sent);
+        self.shut_down |= shut_down;
     }
 
     /// The events reported since the last call, removing them.
     pub fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
+    }
+}
+
+/// Drains a connection as a driver does: transmits, then one event, until neither is left.
+/// Returns the events, the bytes sent, and whether it asked for a shutdown.
+pub fn drain(conn: &mut Connection) -> (Vec<Event>, Vec<u8>, bool) {
+    let (mut events, mut sent, mut shut_down) = (Vec::new(), Vec::new(), false);
+    let mut buf = Vec::new();
+    loop {
+        let mut progressed = false;
+        while let Some(t) = conn.poll_transmit(&mut buf) {
+            progressed = true;
+            match t {
+                Transmit::Data { .. } => sent.append(&mut buf),
+                Transmit::Shutdown => shut_down = true,
+            }
+        }
+        if let Some(e) = conn.poll_event() {
+            progressed = true;
+            events.push(e);
+        }
+        if !progressed {
+            return (events, sent, shut_down);
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use sockeye_test_support::ws::{
-    Pair, assert_sent_close, client_frame, frames, raw_frame, start_time,
+    Pair, assert_sent_close, client_frame, drain, frames, raw_frame, start_time,
 };
 use sockeye_ws::frame::OpCode;
 use sockeye_ws::{
@@ -47,15 +47,10 @@ impl Server {
     }
 
     fn drain(&mut self) {
-        let mut buf = Vec::new();
-        while let Some(t) = self.conn.poll_transmit(&mut buf) {
-            match t {
-                Transmit::Data { .. } => self.sent.append(&mut buf),
-                Transmit::Shutdown => self.shut_down = true,
-            }
-        }
-        self.events
-            .extend(std::iter::from_fn(|| self.conn.poll_event()));
+        let (events, sent, shut_down) = drain(&mut self.conn);
+        self.events.extend(events);
+        self.sent.extend(sent);
+        self.shut_down |= shut_down;
     }
 }
 
@@ -343,6 +338,8 @@ mod rfc6455_5_5_control_frames {
             input.extend(client_frame(0x89, &[i]));
         }
         s.conn.handle_data(start_time(), &input);
+        // A driver that handles events without writing (say, a peer that does not read).
+        while s.conn.poll_event().is_some() {}
         assert!(s.conn.buffered_amount() <= 2 * (6 + 1));
         s.drain();
         let pongs: Vec<Vec<u8>> = frames(&s.sent).into_iter().map(|(_, p)| p).collect();
@@ -502,6 +499,43 @@ mod rfc6455_7_closing {
         p.client.drain();
         assert_eq!(p.client.events.last(), Some(&Event::Closed { clean: true }));
         assert!(p.client.shut_down);
+    }
+
+    #[test]
+    fn a_message_read_together_with_a_close_can_still_be_answered() {
+        let mut input = client_frame(0x81, b"question");
+        input.extend(client_frame(0x88, &1000u16.to_be_bytes()));
+        let mut s = Server::new(Config::default());
+        s.conn.handle_data(start_time(), &input);
+        assert_eq!(s.conn.poll_event(), Some(text("question")));
+        s.conn.send_text("answer").unwrap();
+        s.drain();
+        let ops: Vec<(OpCode, Vec<u8>)> = frames(&s.sent)
+            .into_iter()
+            .map(|(h, p)| (h.opcode, p))
+            .collect();
+        assert_eq!(
+            ops,
+            vec![
+                (OpCode::Text, b"answer".to_vec()),
+                (OpCode::Close, 1000u16.to_be_bytes().to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn eof_takes_effect_after_the_buffered_input() {
+        let mut s = Server::new(Config::default());
+        s.conn
+            .handle_data(start_time(), &client_frame(0x81, b"last words"));
+        s.conn.handle_eof(start_time());
+        s.conn
+            .handle_data(start_time(), &client_frame(0x81, b"after eof"));
+        s.drain();
+        assert_eq!(
+            s.events,
+            vec![text("last words"), Event::Closed { clean: false }]
+        );
     }
 
     #[test]

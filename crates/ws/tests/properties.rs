@@ -3,9 +3,9 @@
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use sockeye_test_support::ws::{Pair, client_frame, start_time};
+use sockeye_test_support::ws::{Pair, client_frame, drain, start_time};
 use sockeye_ws::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
-use sockeye_ws::{Config, Connection, DataKind, Event, Message, Transmit, Utf8Bytes};
+use sockeye_ws::{Config, Connection, DataKind, Event, Message, Utf8Bytes};
 
 fn opcode() -> impl Strategy<Value = OpCode> {
     prop_oneof![
@@ -96,16 +96,7 @@ fn run_server(input: &[u8], cuts: &[usize]) -> (Vec<Event>, Vec<u8>, bool) {
         conn.handle_data(now, &input[start..cut]);
         start = cut;
     }
-    let mut sent = Vec::new();
-    let mut buf = Vec::new();
-    let mut shut = false;
-    while let Some(t) = conn.poll_transmit(&mut buf) {
-        match t {
-            Transmit::Data { .. } => sent.append(&mut buf),
-            Transmit::Shutdown => shut = true,
-        }
-    }
-    let events = std::iter::from_fn(|| conn.poll_event()).collect();
+    let (events, sent, shut) = drain(&mut conn);
     (events, sent, shut)
 }
 

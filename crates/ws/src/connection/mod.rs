@@ -100,11 +100,18 @@ pub enum State {
 /// - **Commands** from the application: [`send_text`](Self::send_text),
 ///   [`send_binary`](Self::send_binary), [`send_fragment`](Self::send_fragment),
 ///   [`ping`](Self::ping), [`pong`](Self::pong), [`close`](Self::close).
-/// - **Outputs**, drained after every input or command, in this order:
-///   [`poll_transmit`](Self::poll_transmit) until `None`, [`poll_event`](Self::poll_event)
-///   until `None`, then [`poll_timeout`](Self::poll_timeout) for the next deadline.
+/// - **Outputs**, drained after every input or command: [`poll_transmit`](Self::poll_transmit)
+///   until `None`, then one [`poll_event`](Self::poll_event), and again until both are
+///   `None` (handling an event may queue output, and decoding the next frame may queue an
+///   automatic pong or a Close); then [`poll_timeout`](Self::poll_timeout) for the next
+///   deadline.
 /// - **Getters**: [`state`](Self::state), [`role`](Self::role), [`config`](Self::config),
 ///   [`buffered_amount`](Self::buffered_amount), [`is_writable`](Self::is_writable).
+///
+/// Input is decoded lazily, one event at a time, by [`poll_event`](Self::poll_event): a
+/// message followed by a Close in the same read is handed out while the connection is still
+/// open, so the application can still answer it, and the receive buffer, not an event queue,
+/// holds what has not been handled yet.
 ///
 /// Peer faults never surface as `Err`: the connection queues the right Close frame and
 /// reports [`Event::Failed`]. `Err` from a command means local misuse.
@@ -121,6 +128,10 @@ pub struct Connection {
     recv_utf8: Utf8Validator,
     /// No more input is processed: the peer's Close arrived, or the connection failed.
     input_done: bool,
+    /// The transport ended; takes effect once the buffered input is decoded.
+    eof: bool,
+    /// The time of the latest input, for deadlines set while decoding.
+    now: Instant,
 
     // Sending.
     out: Vec<u8>,
@@ -201,6 +212,8 @@ impl Connection {
             message: None,
             recv_utf8: Utf8Validator::default(),
             input_done: false,
+            eof: false,
+            now,
             out: Vec::new(),
             pongs: VecDeque::new(),
             sending: None,
@@ -257,16 +270,14 @@ impl Connection {
 
     /// Feeds bytes received from the transport, in any split.
     ///
-    /// Frames are decoded as far as the input allows: complete messages and control frames
-    /// become events; text is validated as it arrives, so invalid UTF-8 fails the connection
-    /// on the first bad byte, even inside a frame still arriving. After a Close frame or a
-    /// failure, input is ignored.
+    /// The bytes are buffered; [`poll_event`](Self::poll_event) decodes them. After a Close
+    /// frame or a failure, input is ignored.
     pub fn handle_data(&mut self, now: Instant, data: &[u8]) {
-        if self.input_done {
+        self.now = now;
+        if self.input_done || self.eof {
             return;
         }
         self.rbuf.extend_from_slice(data);
-        self.process(now);
     }
 
     /// The connection's receive buffer, for reading from the transport without a copy.
@@ -277,30 +288,28 @@ impl Connection {
         &mut self.rbuf
     }
 
-    /// Processes bytes appended to [`read_buf`](Self::read_buf), as
+    /// Takes note of bytes appended to [`read_buf`](Self::read_buf), as
     /// [`handle_data`](Self::handle_data) does.
     pub fn handle_read(&mut self, now: Instant) {
-        if self.input_done {
+        self.now = now;
+        if self.input_done || self.eof {
             self.rbuf.clear();
-            return;
         }
-        self.process(now);
     }
 
     /// The transport reached end of input.
     ///
-    /// Before the closing handshake this is an abnormal closure (1006). A client waiting for
-    /// the server to close the transport after the handshake is now cleanly closed.
-    pub fn handle_eof(&mut self, _now: Instant) {
-        if self.state == State::Closed {
-            return;
-        }
-        let clean = self.state == State::CloseReceived;
-        self.finish(clean);
+    /// Takes effect once the input already buffered has been decoded: before the closing
+    /// handshake this is an abnormal closure (1006); a client waiting for the server to
+    /// close the transport after the handshake is now cleanly closed.
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.now = now;
+        self.eof = true;
     }
 
     /// Runs the timers due at `now`; spurious calls are no-ops.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
         while let Some(timer) = self.timers.pop_expired(now) {
             match timer {
                 Timer::Close => {
@@ -312,7 +321,7 @@ impl Connection {
                 Timer::Keepalive => self.keepalive_ping(now),
                 Timer::Pong => {
                     if self.awaiting_pong.is_some() && self.state == State::Open {
-                        self.fail(now, ProtocolError::KeepaliveTimeout);
+                        self.fail(ProtocolError::KeepaliveTimeout);
                     }
                 }
             }
@@ -421,6 +430,7 @@ impl Connection {
     /// and others; see [`CloseCode::is_valid_on_wire`]); [`SendError::ControlTooLong`] for a
     /// longer reason; [`SendError::Closed`] if a Close frame was already sent.
     pub fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        self.now = now;
         if self.close_sent || self.state == State::Closed {
             return Err(SendError::Closed);
         }
@@ -466,8 +476,23 @@ impl Connection {
         None
     }
 
-    /// The next event, in the order things happened.
+    /// The next event, decoding buffered input as far as needed to find it.
+    ///
+    /// Decoding may queue output (an automatic pong, a Close echo, a Close for a peer
+    /// fault): drain [`poll_transmit`](Self::poll_transmit) after each event. Text is
+    /// validated as it is decoded, so invalid UTF-8 fails the connection on the first bad
+    /// byte, even inside a frame still arriving.
     pub fn poll_event(&mut self) -> Option<Event> {
+        if self.events.is_empty() {
+            if !self.input_done {
+                self.process();
+            }
+            // End of input counts once everything before it has been decoded.
+            if self.events.is_empty() && self.eof && self.state != State::Closed {
+                let clean = self.state == State::CloseReceived;
+                self.finish(clean);
+            }
+        }
         self.events.pop_front()
     }
 
@@ -478,18 +503,19 @@ impl Connection {
 
     // ----- receiving -----
 
-    fn process(&mut self, now: Instant) {
-        loop {
+    /// Decodes buffered input until an event is queued or more input is needed.
+    fn process(&mut self) {
+        while self.events.is_empty() {
             match self.recv {
                 Recv::Header => {
                     let (header, consumed) = match FrameHeader::decode(&self.rbuf) {
                         Ok(Some(decoded)) => decoded,
                         Ok(None) => break,
-                        Err(e) => return self.fail(now, e),
+                        Err(e) => return self.fail(e),
                     };
                     let len = match self.check_header(&header) {
                         Ok(len) => len,
-                        Err(e) => return self.fail(now, e),
+                        Err(e) => return self.fail(e),
                     };
                     self.rbuf.advance(consumed);
                     let text = match header.opcode {
@@ -524,7 +550,7 @@ impl Connection {
                         }
                         // RFC 6455 §8.1: fail as soon as the text cannot be UTF-8.
                         if text && self.recv_utf8.feed(fresh).is_err() {
-                            return self.fail(now, ProtocolError::InvalidUtf8);
+                            return self.fail(ProtocolError::InvalidUtf8);
                         }
                         self.recv = Recv::Payload {
                             header,
@@ -538,7 +564,7 @@ impl Connection {
                     }
                     let payload = self.rbuf.split_to(len).freeze();
                     self.recv = Recv::Header;
-                    self.on_frame(now, header, text, payload);
+                    self.on_frame(header, text, payload);
                     if self.input_done {
                         return;
                     }
@@ -601,12 +627,12 @@ impl Connection {
         Ok(len)
     }
 
-    fn on_frame(&mut self, now: Instant, header: FrameHeader, text: bool, payload: Bytes) {
+    fn on_frame(&mut self, header: FrameHeader, text: bool, payload: Bytes) {
         match header.opcode {
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
                 if text && header.fin && self.recv_utf8.finish().is_err() {
                     // A character cut off by the end of the message.
-                    return self.fail(now, ProtocolError::InvalidUtf8);
+                    return self.fail(ProtocolError::InvalidUtf8);
                 }
                 let kind = if text {
                     DataKind::Text
@@ -665,27 +691,27 @@ impl Connection {
                 }
                 self.events.push_back(Event::Pong(payload));
             }
-            OpCode::Close => self.on_close(now, payload),
+            OpCode::Close => self.on_close(payload),
         }
     }
 
-    fn on_close(&mut self, now: Instant, payload: Bytes) {
+    fn on_close(&mut self, payload: Bytes) {
         let frame = match payload.len() {
             0 => CloseFrame {
                 code: CloseCode::NO_STATUS_RECEIVED,
                 reason: Utf8Bytes::new(),
             },
             // RFC 6455 §5.5.1: a body, if present, starts with a 2-byte code.
-            1 => return self.fail(now, ProtocolError::InvalidClosePayload),
+            1 => return self.fail(ProtocolError::InvalidClosePayload),
             _ => {
                 let code = CloseCode(u16::from_be_bytes([payload[0], payload[1]]));
                 // RFC 6455 §7.4: only defined and registered codes may be sent.
                 if !code.is_valid_on_wire() {
-                    return self.fail(now, ProtocolError::InvalidCloseCode { code: code.0 });
+                    return self.fail(ProtocolError::InvalidCloseCode { code: code.0 });
                 }
                 match Utf8Bytes::try_from_bytes(payload.slice(2..)) {
                     Ok(reason) => CloseFrame { code, reason },
-                    Err(_) => return self.fail(now, ProtocolError::InvalidUtf8),
+                    Err(_) => return self.fail(ProtocolError::InvalidUtf8),
                 }
             }
         };
@@ -703,14 +729,14 @@ impl Connection {
             Role::Client => {
                 self.state = State::CloseReceived;
                 self.timers
-                    .set(Timer::Close, now + self.config.close_timeout());
+                    .set(Timer::Close, self.now + self.config.close_timeout());
             }
         }
     }
 
     /// _Fail the WebSocket Connection_ (RFC 6455 §7.1.7): send a Close with the fault's code
     /// unless one was sent, and process no more input.
-    fn fail(&mut self, now: Instant, error: ProtocolError) {
+    fn fail(&mut self, error: ProtocolError) {
         self.stop_input();
         if !self.close_sent {
             self.write_close(Some(error.close_code()), &error.close_reason());
@@ -723,7 +749,7 @@ impl Connection {
                 // Wait (bounded) for the server to close the transport.
                 self.state = State::CloseSent;
                 self.timers
-                    .set(Timer::Close, now + self.config.close_timeout());
+                    .set(Timer::Close, self.now + self.config.close_timeout());
             }
         }
     }
