@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Keys are case-sensitive; values are trimmed. Hex-encoded values are decoded with
-//! [`hex_decode`].
+//! [`hex_decode`]; values with C-style escapes (multi-line HTTP heads) with [`unescape`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -51,6 +51,16 @@ impl Record {
     /// Panics (failing the test) when the key is missing or the value is not hex.
     pub fn hex(&self, key: &str) -> Vec<u8> {
         hex_decode(self.get(key))
+            .unwrap_or_else(|e| panic!("vector record at line {}: `{key}`: {e}", self.line))
+    }
+
+    /// The value of `key` with its escapes decoded (see [`unescape`]).
+    ///
+    /// # Panics
+    ///
+    /// Panics (failing the test) when the key is missing or an escape is invalid.
+    pub fn unescaped(&self, key: &str) -> Vec<u8> {
+        unescape(self.get(key))
             .unwrap_or_else(|e| panic!("vector record at line {}: `{key}`: {e}", self.line))
     }
 }
@@ -153,6 +163,61 @@ pub fn hex_decode(s: &str) -> Result<Vec<u8>, HexError> {
         .collect()
 }
 
+/// Why an escaped string did not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscapeError {
+    /// Byte offset of the backslash that starts the bad escape.
+    pub offset: usize,
+}
+
+impl fmt::Display for EscapeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid escape at offset {}", self.offset)
+    }
+}
+
+impl std::error::Error for EscapeError {}
+
+/// Decodes C-style escapes: `\r`, `\n`, `\t`, `\\`, `\s` (a space, since values are
+/// trimmed), `\0` and `\xHH`. Other bytes stand for themselves.
+///
+/// # Errors
+///
+/// Returns [`EscapeError`] for an unknown escape or a bad `\x` sequence.
+pub fn unescape(s: &str) -> Result<Vec<u8>, EscapeError> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b != b'\\' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let err = EscapeError { offset: i };
+        let decoded = match bytes.get(i + 1) {
+            Some(b'r') => b'\r',
+            Some(b'n') => b'\n',
+            Some(b't') => b'\t',
+            Some(b's') => b' ',
+            Some(b'0') => 0,
+            Some(b'\\') => b'\\',
+            Some(b'x') => {
+                let hex = s.get(i + 2..i + 4).ok_or(err.clone())?;
+                let v = hex_decode(hex).map_err(|_| err.clone())?;
+                out.extend_from_slice(&v);
+                i += 4;
+                continue;
+            }
+            _ => return Err(err),
+        };
+        out.push(decoded);
+        i += 2;
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +229,18 @@ mod tests {
         assert_eq!(recs[0].get("b"), "x y");
         assert_eq!(recs[1].get("a"), "2");
         assert_eq!(recs[1].line, 6);
+    }
+
+    #[test]
+    fn unescapes_http_heads() {
+        assert_eq!(
+            unescape(r"GET / HTTP/1.1\r\nA:\sb\x00\\\t\n").unwrap(),
+            b"GET / HTTP/1.1\r\nA: b\x00\\\t\n"
+        );
+        assert_eq!(unescape(r"a\q"), Err(EscapeError { offset: 1 }));
+        assert_eq!(unescape(r"\x4"), Err(EscapeError { offset: 0 }));
+        assert_eq!(unescape(r"\xzz"), Err(EscapeError { offset: 0 }));
+        assert_eq!(unescape("\\"), Err(EscapeError { offset: 0 }));
     }
 
     #[test]
