@@ -50,6 +50,7 @@ impl<const N: usize> Digest<N> {
 
     /// The digest as lowercase hex, two characters per byte (the form js-sha512's `hex()` and
     /// coreutils' `sha512sum` print).
+    #[inline]
     pub fn hex(&self) -> String {
         encode_hex(&self.bytes)
     }
@@ -169,14 +170,16 @@ impl fmt::Debug for DynDigest {
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
+#[inline]
 fn encode_hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
+    let mut out = vec![0; bytes.len() * 2];
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
         // Both indices are nibbles, below 16.
-        out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(HEX_DIGITS[usize::from(b & 0x0f)]));
+        pair[0] = HEX_DIGITS[usize::from(b >> 4)];
+        pair[1] = HEX_DIGITS[usize::from(b & 0x0f)];
     }
-    out
+    // Invariant: `out` holds only ASCII hex digits, so it is UTF-8.
+    String::from_utf8(out).expect("hex digits are ASCII")
 }
 
 fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
