@@ -15,7 +15,7 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, Version};
 
 use super::errors::{BuildError, ResponseError, SyntaxError};
 use super::extensions::ExtensionOffer;
-use super::head::{HeadLimits, HeadScanner, Scan};
+use super::head::{HeadLimits, HeadScanner, HeaderMapError, Scan, header_map};
 use super::list::{any_line_lists, is_token, list_items, trim_ows};
 use super::response::write_header;
 use super::{Progress, accept_key};
@@ -399,6 +399,7 @@ impl ClientHandshake {
         };
         if let Err(err) = &result {
             self.failed = Some(err.clone());
+            self.scanner.reset();
         }
         result
     }
@@ -437,14 +438,13 @@ impl ClientHandshake {
             Some(1) => Version::HTTP_11,
             _ => return Err(malformed(SyntaxError::Version)),
         };
-        let mut headers = HeaderMap::with_capacity(parsed.headers.len());
-        for h in parsed.headers.iter() {
-            let name = HeaderName::from_bytes(h.name.as_bytes())
-                .map_err(|_| malformed(SyntaxError::HeaderName))?;
-            let value = HeaderValue::from_bytes(h.value)
-                .map_err(|_| malformed(SyntaxError::HeaderValue))?;
-            headers.append(name, value);
-        }
+        let headers = header_map(parsed.headers).map_err(|e| match e {
+            HeaderMapError::Name => malformed(SyntaxError::HeaderName),
+            HeaderMapError::Value => malformed(SyntaxError::HeaderValue),
+            HeaderMapError::Full => ResponseError::TooManyHeaders {
+                limit: header_lines,
+            },
+        })?;
         self.validate(status, version, &headers)
     }
 

@@ -233,7 +233,7 @@ impl RequestError {
                 limit: limits.max_line_len,
             },
             ScanError::TooManyHeaders => Self::TooManyHeaders {
-                limit: limits.max_headers,
+                limit: limits.effective_max_headers(),
             },
             ScanError::HeadTooLarge => Self::HeadTooLarge {
                 limit: limits.max_head_len,
@@ -338,7 +338,7 @@ impl ResponseError {
                 limit: limits.max_line_len,
             },
             ScanError::TooManyHeaders => Self::TooManyHeaders {
-                limit: limits.max_headers,
+                limit: limits.effective_max_headers(),
             },
             ScanError::HeadTooLarge => Self::HeadTooLarge {
                 limit: limits.max_head_len,

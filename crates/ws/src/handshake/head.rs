@@ -9,6 +9,9 @@
 //! Every check is tied to the byte at which it fails, so feeding the same bytes in any
 //! split gives the same verdict at the same offset.
 
+use http::header::HeaderName;
+use http::{HeaderMap, HeaderValue};
+
 /// Caps on an HTTP head (request or response) received from the peer.
 ///
 /// The defaults follow python-websockets (`MAX_LINE_LENGTH` 8192, `MAX_NUM_HEADERS` 128)
@@ -28,7 +31,10 @@ pub struct HeadLimits {
     /// Longest request line, status line or header line, in bytes, not counting its line
     /// ending. Default 8 KiB.
     pub max_line_len: usize,
-    /// Most header lines. Default 128.
+    /// Most header lines. Default 128. Values above [`MAX_HEADERS_CEILING`] act as that
+    /// ceiling.
+    ///
+    /// [`MAX_HEADERS_CEILING`]: Self::MAX_HEADERS_CEILING
     pub max_headers: usize,
     /// Most bytes in the whole head, line endings and the final empty line included.
     /// Default 64 KiB.
@@ -42,6 +48,16 @@ impl HeadLimits {
     pub const DEFAULT_MAX_HEADERS: usize = 128;
     /// Default [`max_head_len`](Self::max_head_len): 64 KiB.
     pub const DEFAULT_MAX_HEAD_LEN: usize = 64 * 1024;
+    /// The most header lines any head may have, whatever
+    /// [`max_headers`](Self::max_headers) says: 16 384, half of what an `http::HeaderMap`
+    /// can hold.
+    pub const MAX_HEADERS_CEILING: usize = 16 * 1024;
+
+    /// The header-line cap in force: [`max_headers`](Self::max_headers), at most
+    /// [`MAX_HEADERS_CEILING`](Self::MAX_HEADERS_CEILING).
+    pub fn effective_max_headers(&self) -> usize {
+        self.max_headers.min(Self::MAX_HEADERS_CEILING)
+    }
 }
 
 impl Default for HeadLimits {
@@ -124,9 +140,10 @@ impl HeadScanner {
         &self.buf
     }
 
-    /// Forgets the head, ready for the next one.
+    /// Forgets the head, ready for the next one, and frees its buffer: a parser kept
+    /// after the handshake holds no memory.
     pub(crate) fn reset(&mut self) {
-        self.buf.clear();
+        self.buf = Vec::new();
         self.line_len = 0;
         self.last_cr = false;
         self.seen_first_line = false;
@@ -161,7 +178,7 @@ impl HeadScanner {
                     self.seen_first_line = true;
                 } else {
                     self.headers += 1;
-                    if self.headers > self.limits.max_headers {
+                    if self.headers > self.limits.effective_max_headers() {
                         return Err(ScanError::TooManyHeaders);
                     }
                 }
@@ -184,6 +201,29 @@ impl HeadScanner {
         self.buf.extend_from_slice(data);
         Ok(Scan::Partial)
     }
+}
+
+/// Why httparse's headers did not convert into an `http::HeaderMap`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HeaderMapError {
+    /// A name `http` refuses.
+    Name,
+    /// A value `http` refuses.
+    Value,
+    /// More headers than the map holds (not reached under the scanner's ceiling).
+    Full,
+}
+
+/// Copies parsed headers into a map, in order, without a path that panics.
+pub(crate) fn header_map(headers: &[httparse::Header<'_>]) -> Result<HeaderMap, HeaderMapError> {
+    let mut map = HeaderMap::try_with_capacity(headers.len()).map_err(|_| HeaderMapError::Full)?;
+    for h in headers {
+        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| HeaderMapError::Name)?;
+        let value = HeaderValue::from_bytes(h.value).map_err(|_| HeaderMapError::Value)?;
+        map.try_append(name, value)
+            .map_err(|_| HeaderMapError::Full)?;
+    }
+    Ok(map)
 }
 
 #[cfg(test)]
@@ -295,6 +335,43 @@ mod tests {
             scan_bytewise(limits(10, 1, 6), head),
             Err(ScanError::HeadTooLarge)
         );
+    }
+
+    #[test]
+    fn header_count_ceiling_applies_to_huge_limits() {
+        let l = limits(8192, usize::MAX, usize::MAX);
+        assert_eq!(l.effective_max_headers(), HeadLimits::MAX_HEADERS_CEILING);
+        let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+        for _ in 0..=HeadLimits::MAX_HEADERS_CEILING {
+            head.extend_from_slice(b"a: b\r\n");
+        }
+        assert_eq!(scan_whole(l, &head), Err(ScanError::TooManyHeaders));
+    }
+
+    #[test]
+    fn header_map_keeps_order_and_repeats() {
+        let parsed = [
+            httparse::Header {
+                name: "A",
+                value: b"1",
+            },
+            httparse::Header {
+                name: "b",
+                value: b"2",
+            },
+            httparse::Header {
+                name: "a",
+                value: b"3",
+            },
+        ];
+        let map = header_map(&parsed).unwrap();
+        let a: Vec<_> = map.get_all("a").iter().collect();
+        assert_eq!(a, ["1", "3"]);
+        let bad = [httparse::Header {
+            name: "a",
+            value: b"\x00",
+        }];
+        assert_eq!(header_map(&bad), Err(HeaderMapError::Value));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use http::{HeaderMap, HeaderValue, Method, Uri, Version};
 
 use super::errors::{BuildError, RequestError, SyntaxError};
 use super::extensions::ExtensionOffer;
-use super::head::{HeadLimits, HeadScanner, Scan};
+use super::head::{HeadLimits, HeadScanner, HeaderMapError, Scan, header_map};
 use super::list::{any_line_lists, is_token, list_items, trim_ows};
 use super::response::{Accept, Switching, switching_http, write_switching};
 use super::{Progress, accept_key};
@@ -96,6 +96,7 @@ impl RequestParser {
         };
         if let Err(err) = &result {
             self.failed = Some(err.clone());
+            self.scanner.reset();
         }
         result
     }
@@ -248,11 +249,11 @@ impl Request {
             Some(value) => {
                 let agreed =
                     ExtensionOffer::parse_list(value).map_err(BuildError::InvalidExtensions)?;
-                // RFC 6455 §9.1: the server lists only extensions the client offered.
-                if let Some(extra) = agreed
-                    .iter()
-                    .find(|a| !self.extensions.iter().any(|o| o.name == a.name))
-                {
+                // RFC 6455 §9.1: the server lists only extensions the client offered. A set,
+                // so that echoing thousands of offers stays n log n.
+                let offered: BTreeSet<&str> =
+                    self.extensions.iter().map(|o| o.name.as_str()).collect();
+                if let Some(extra) = agreed.iter().find(|a| !offered.contains(a.name.as_str())) {
                     return Err(BuildError::ExtensionNotOffered {
                         name: extra.name.clone(),
                     });
@@ -299,14 +300,13 @@ fn parse_head(head: &[u8], header_lines: usize) -> Result<Request, RequestError>
         return Err(malformed(SyntaxError::RequestTarget));
     }
     let uri = Uri::from_str(target).map_err(|_| malformed(SyntaxError::RequestTarget))?;
-    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
-    for h in parsed.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes())
-            .map_err(|_| malformed(SyntaxError::HeaderName))?;
-        let value =
-            HeaderValue::from_bytes(h.value).map_err(|_| malformed(SyntaxError::HeaderValue))?;
-        headers.append(name, value);
-    }
+    let headers = header_map(parsed.headers).map_err(|e| match e {
+        HeaderMapError::Name => malformed(SyntaxError::HeaderName),
+        HeaderMapError::Value => malformed(SyntaxError::HeaderValue),
+        HeaderMapError::Full => RequestError::TooManyHeaders {
+            limit: header_lines,
+        },
+    })?;
     validate(&method, &uri, version, &headers)
 }
 
