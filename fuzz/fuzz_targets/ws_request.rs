@@ -82,10 +82,19 @@ fn check(limits: HeadLimits, data: &[u8]) {
             let bytes = err.response_bytes();
             let mut client =
                 ClientHandshake::new(ClientRequest::new("ws://h/").expect("valid url"), [0; 16]);
-            assert_eq!(
-                client.handle_data(&bytes),
-                Err(ResponseError::UnexpectedStatus { status })
-            );
+            match client.handle_data(&bytes) {
+                Err(ResponseError::UnexpectedStatus {
+                    status: got,
+                    headers,
+                }) => {
+                    assert_eq!(got, status);
+                    assert_eq!(
+                        headers.get("connection").map(|v| v.as_bytes()),
+                        Some(&b"close"[..])
+                    );
+                }
+                other => panic!("refusal read back as {other:?}"),
+            }
             let body = err.rejection().body().clone();
             assert!(bytes.ends_with(&body));
             let cl = format!("\r\nContent-Length: {}\r\n", body.len());

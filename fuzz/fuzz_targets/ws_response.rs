@@ -71,7 +71,7 @@ fn check(limits: HeadLimits, data: &[u8]) {
         Err(err) => {
             let msg = err.to_string();
             assert!(!msg.is_empty() && !msg.starts_with(|c: char| c.is_ascii_uppercase()));
-            if let ResponseError::UnexpectedStatus { status } = err {
+            if let ResponseError::UnexpectedStatus { status, .. } = err {
                 assert_ne!(status.as_u16(), 101);
             }
         }

@@ -148,28 +148,31 @@ fn rfc6455_4_1_status_other_than_101_is_reported_with_the_status() {
     ] {
         let mut lines = base();
         lines[0] = format!("HTTP/1.1 {code} {reason}");
+        lines.push("Location: wss://elsewhere.example/".into());
         lines.push("Content-Length: 4".into());
         let mut bytes = build(&lines);
         bytes.extend_from_slice(b"nope");
-        let err = refused(&bytes);
-        assert_eq!(
-            err,
-            ResponseError::UnexpectedStatus {
-                status: StatusCode::from_u16(code).unwrap()
+        match refused(&bytes) {
+            ResponseError::UnexpectedStatus { status, headers } => {
+                assert_eq!(status.as_u16(), code);
+                // Kept for HTTP procedures such as following a redirect.
+                assert_eq!(headers[http::header::LOCATION], "wss://elsewhere.example/");
             }
-        );
+            other => panic!("{other:?}"),
+        }
     }
     // A rejection built by our own server reads back as its status.
     let rejection = Rejection::new(StatusCode::NOT_FOUND)
         .unwrap()
         .with_body("no such endpoint")
         .to_bytes();
-    assert_eq!(
+    assert!(matches!(
         refused(&rejection),
         ResponseError::UnexpectedStatus {
-            status: StatusCode::NOT_FOUND
+            status: StatusCode::NOT_FOUND,
+            ..
         }
-    );
+    ));
 }
 
 #[test]

@@ -457,7 +457,10 @@ impl ClientHandshake {
     ) -> Result<Accepted, ResponseError> {
         // Item 1: anything but 101 ends the handshake; the caller sees the status.
         if status != StatusCode::SWITCHING_PROTOCOLS {
-            return Err(ResponseError::UnexpectedStatus { status });
+            return Err(ResponseError::UnexpectedStatus {
+                status,
+                headers: Box::new(headers.clone()),
+            });
         }
         if version < Version::HTTP_11 {
             return Err(ResponseError::UnsupportedHttpVersion { version });

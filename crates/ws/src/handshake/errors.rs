@@ -2,7 +2,7 @@
 //! server, [`ResponseError`] at a client) and local misuse ([`BuildError`]).
 
 use http::header::{ALLOW, HeaderName, UPGRADE};
-use http::{HeaderValue, StatusCode, Version};
+use http::{HeaderMap, HeaderValue, StatusCode, Version};
 
 use super::extensions::ExtensionError;
 use super::head::{HeadLimits, ScanError};
@@ -276,11 +276,14 @@ pub enum ResponseError {
     Malformed(SyntaxError),
     /// A status other than 101 (RFC 6455 §4.1: "If the status code received from the
     /// server is not 101, the client handles the response per HTTP procedures"); a
-    /// redirect, 401, 403 or 404 ends the handshake here.
+    /// redirect, 401, 403 or 404 ends the handshake here. The headers are kept for those
+    /// procedures (`Location`, `WWW-Authenticate`, `Retry-After`); a body is not read.
     #[error("unexpected status {status}")]
     UnexpectedStatus {
         /// The status received.
         status: StatusCode,
+        /// The response's headers.
+        headers: Box<HeaderMap>,
     },
     /// A 101 in an HTTP/1.0 response, which has no such status.
     #[error("http version not supported; expected HTTP/1.1")]

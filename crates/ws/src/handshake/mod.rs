@@ -65,7 +65,8 @@
 //! [`handle_data`](ClientHandshake::handle_data) until it returns [`Progress::Complete`]
 //! with what the server [`Accepted`]; bytes after the head are the first frames for a
 //! client [`Connection`](crate::Connection). A status other than 101 is
-//! [`ResponseError::UnexpectedStatus`], carrying the status (a redirect, 401, 403, 404).
+//! [`ResponseError::UnexpectedStatus`], carrying the status and headers (a redirect and its
+//! `Location`, 401, 403, 404).
 //!
 //! ```
 //! use sockeye_ws::handshake::{ClientHandshake, ClientRequest, Progress};
