@@ -113,7 +113,9 @@ impl Accept {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     status: StatusCode,
-    headers: HeaderMap,
+    // Boxed so that `Result<Accept, Rejection>`, what an application's accept callback
+    // returns, stays small (clippy's result_large_err).
+    headers: Box<HeaderMap>,
     body: Bytes,
 }
 
@@ -137,7 +139,7 @@ impl Rejection {
     pub(crate) fn unchecked(status: StatusCode, body: impl Into<Bytes>) -> Self {
         Self {
             status,
-            headers: HeaderMap::new(),
+            headers: Box::default(),
             body: body.into(),
         }
     }
@@ -217,7 +219,7 @@ impl Rejection {
             );
         }
         headers.insert(CONNECTION, HeaderValue::from_static("close"));
-        for (name, value) in &self.headers {
+        for (name, value) in self.headers.iter() {
             headers.append(name, value.clone());
         }
         response
