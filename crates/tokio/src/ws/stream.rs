@@ -8,6 +8,8 @@ use std::time::Instant;
 
 use futures_core::Stream;
 use futures_sink::Sink;
+use futures_util::StreamExt;
+use futures_util::stream::{SplitSink, SplitStream};
 use sockeye_ws::{CloseCode, CloseFrame, Connection, Event, Message, ProtocolError, Transmit};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
@@ -27,7 +29,7 @@ const READ_CHUNK: usize = 16 * 1024;
 ///   connection's buffer, so dropping a `next()` future (a losing `select!` branch) loses
 ///   nothing.
 /// - **Automatic replies.** Polling the stream answers pings and echoes the peer's Close;
-///   keep polling it (or a [split](futures_util::StreamExt::split) reader) for the
+///   keep polling it (or the reader from [`split`](Self::split)) for the
 ///   connection to make progress. Keepalive pings and the close timeout (set in
 ///   [`Config`](sockeye_ws::Config)) run while the stream is polled.
 /// - **Backpressure.** [`Sink::poll_ready`] waits while the bytes queued for the transport
@@ -41,9 +43,7 @@ const READ_CHUNK: usize = 16 * 1024;
 ///   still sends and its Close. Dropping an open stream queues a Close 1001 (going away)
 ///   and makes one non-blocking attempt to write it before the transport is dropped.
 ///
-/// To read and write from different tasks, split it with
-/// [`StreamExt::split`](futures_util::StreamExt::split): both halves share the stream
-/// through a lock held only during a poll.
+/// To read and write from different tasks, [`split`](Self::split) it.
 ///
 /// [`close_frame`]: Self::close_frame
 pub struct WebSocketStream<S: AsyncRead + AsyncWrite + Unpin> {
@@ -100,6 +100,13 @@ where
     /// The Close frame the peer sent, once it has arrived.
     pub fn close_frame(&self) -> Option<&CloseFrame> {
         self.close_frame.as_ref()
+    }
+
+    /// Splits into a writer and a reader that can be used from different tasks. Both halves
+    /// share the stream through a lock held only while one of them is polled, so neither
+    /// blocks the other; [`reunite`](futures_util::stream::SplitStream::reunite) joins them.
+    pub fn split(self) -> (SplitSink<Self, Message>, SplitStream<Self>) {
+        StreamExt::split(self)
     }
 
     /// Sends a message and flushes it.
