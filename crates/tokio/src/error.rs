@@ -33,6 +33,9 @@ pub enum Error {
     /// A command the connection cannot carry out now (local misuse).
     #[error("send: {0}")]
     Send(#[from] SendError),
+    /// The host of a `wss://` URL is not a valid TLS server name.
+    #[error("invalid tls server name {0:?}")]
+    InvalidServerName(String),
     /// The opening handshake did not finish in time.
     #[error("handshake timed out")]
     HandshakeTimeout,

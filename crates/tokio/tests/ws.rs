@@ -354,3 +354,62 @@ async fn keepalive_fails_a_silent_peer_with_1011() {
     assert_eq!(frames[0], 0x89);
     assert_eq!(&frames[6..10], &[0x88, 16, 0x03, 0xf3]);
 }
+
+#[cfg(feature = "rustls")]
+#[tokio::test]
+async fn wss_with_a_generated_certificate() {
+    use std::sync::Arc;
+    use tokio_rustls::rustls::crypto::ring::default_provider;
+    use tokio_rustls::rustls::pki_types::PrivateKeyDer;
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore, ServerConfig};
+
+    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert = generated.cert.der().clone();
+    let key = PrivateKeyDer::try_from(generated.signing_key.serialize_der()).unwrap();
+    let server_config = ServerConfig::builder_with_provider(Arc::new(default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let tls = acceptor.accept(tcp).await.unwrap();
+        let mut socket = ws::accept(tls).await.unwrap();
+        while let Some(Ok(m)) = socket.next().await {
+            socket.send(m).await.unwrap();
+        }
+    });
+
+    let mut roots = RootCertStore::empty();
+    roots.add(cert).unwrap();
+    let client_config = ClientConfig::builder_with_provider(Arc::new(default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let options = ClientOptions {
+        tls: Some(Arc::new(client_config)),
+        ..ClientOptions::default()
+    };
+    let request = ClientRequest::new(&format!("wss://localhost:{port}/secure")).unwrap();
+    let (mut client, _) = ws::connect_with(request, &options).await.unwrap();
+    assert!(matches!(client.get_ref(), ws::MaybeTlsStream::Rustls(_)));
+    client.send(Message::from("over tls")).await.unwrap();
+    assert_eq!(
+        client.next().await.unwrap().unwrap(),
+        Message::from("over tls")
+    );
+    client.close(CloseCode::NORMAL, "").await.unwrap();
+    assert!(client.next().await.is_none());
+
+    // The default configuration (Mozilla roots) refuses the self-signed certificate.
+    let request = ClientRequest::new(&format!("wss://localhost:{port}/")).unwrap();
+    assert!(matches!(
+        ws::connect_with(request, &ClientOptions::default()).await,
+        Err(Error::Io(_))
+    ));
+}

@@ -9,6 +9,7 @@ use tokio::net::TcpStream;
 
 use super::mask::{OsMasks, nonce};
 use super::stream::{WebSocketStream, now};
+use super::transport::MaybeTlsStream;
 use crate::error::Error;
 
 /// Options for opening WebSocket connections.
@@ -18,9 +19,13 @@ pub struct ClientOptions {
     pub config: Config,
     /// Caps on the handshake response head.
     pub limits: HeadLimits,
-    /// How long connecting and the opening handshake may take together; `None` waits
-    /// forever.
+    /// How long connecting (TCP and TLS) and the opening handshake may take together;
+    /// `None` waits forever.
     pub handshake_timeout: Option<Duration>,
+    /// The TLS configuration for `wss://` URLs; `None` uses
+    /// [`default_client_tls`](super::default_client_tls) (Mozilla roots).
+    #[cfg(feature = "rustls")]
+    pub tls: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>,
 }
 
 impl Default for ClientOptions {
@@ -29,45 +34,82 @@ impl Default for ClientOptions {
             config: Config::default(),
             limits: HeadLimits::default(),
             handshake_timeout: Some(Duration::from_secs(30)),
+            #[cfg(feature = "rustls")]
+            tls: None,
         }
     }
 }
 
-/// Connects to a `ws://` URL with default options.
+/// Connects to a `ws://` or `wss://` URL with default options.
 ///
 /// # Errors
 ///
-/// [`Error::Build`] for a URL that cannot be used (`wss://` needs a TLS transport: use
-/// [`client_handshake`] over one), [`Error::Response`] when the server refuses or answers
-/// wrongly (a non-101 status is [`ResponseError::UnexpectedStatus`]), timeouts, I/O errors.
+/// [`Error::Build`] for a URL that cannot be used, [`Error::Response`] when the server
+/// refuses or answers wrongly (a non-101 status is
+/// [`ResponseError::UnexpectedStatus`], with its headers), [`Error::InvalidServerName`],
+/// [`Error::HandshakeTimeout`], [`Error::Io`] (including TLS failures).
 ///
 /// [`ResponseError::UnexpectedStatus`]: sockeye_ws::handshake::ResponseError::UnexpectedStatus
-pub async fn connect(url: &str) -> Result<(WebSocketStream<TcpStream>, Accepted), Error> {
+pub async fn connect(
+    url: &str,
+) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Accepted), Error> {
     connect_with(ClientRequest::new(url)?, &ClientOptions::default()).await
 }
 
 /// Connects with a prepared request (subprotocols, extensions, `Origin`, extra headers)
-/// over plain TCP.
+/// and options (limits, timeouts, TLS configuration).
 ///
 /// # Errors
 ///
-/// As [`connect`].
+/// As [`connect`]; without the `rustls` feature a `wss://` URL is an [`Error::Io`] of kind
+/// `Unsupported`.
 pub async fn connect_with(
     request: ClientRequest,
     options: &ClientOptions,
-) -> Result<(WebSocketStream<TcpStream>, Accepted), Error> {
-    if request.is_secure() {
-        return Err(Error::Io(std::io::Error::new(
-            std::io::ErrorKind::Unsupported,
-            "wss:// needs a TLS transport; run client_handshake over one",
-        )));
-    }
+) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Accepted), Error> {
     let run = async {
         let tcp = TcpStream::connect((request.host(), request.port())).await?;
         tcp.set_nodelay(true)?;
-        handshake(tcp, request, options).await
+        let transport = if request.is_secure() {
+            secure(tcp, &request, options).await?
+        } else {
+            MaybeTlsStream::Plain(tcp)
+        };
+        handshake(transport, request, options).await
     };
     with_timeout(options.handshake_timeout, run).await
+}
+
+#[cfg(feature = "rustls")]
+async fn secure(
+    tcp: TcpStream,
+    request: &ClientRequest,
+    options: &ClientOptions,
+) -> Result<MaybeTlsStream<TcpStream>, Error> {
+    use tokio_rustls::rustls::pki_types::ServerName;
+    let config = options
+        .tls
+        .clone()
+        .unwrap_or_else(super::transport::default_client_tls);
+    let host = request.host().trim_start_matches('[').trim_end_matches(']');
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|_| Error::InvalidServerName(host.to_owned()))?;
+    let tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await?;
+    Ok(MaybeTlsStream::Rustls(Box::new(tls)))
+}
+
+#[cfg(not(feature = "rustls"))]
+async fn secure(
+    _tcp: TcpStream,
+    _request: &ClientRequest,
+    _options: &ClientOptions,
+) -> Result<MaybeTlsStream<TcpStream>, Error> {
+    Err(Error::Io(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "wss:// needs the rustls feature of sockeye-tokio",
+    )))
 }
 
 /// Runs the client's opening handshake over a transport that is already connected (TCP,
