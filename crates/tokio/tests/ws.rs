@@ -66,6 +66,24 @@ async fn text_and_binary_round_trip_over_tcp() {
 }
 
 #[tokio::test]
+async fn fragmented_sends_arrive_as_one_message() {
+    use sockeye_tokio::sockeye_ws::DataKind;
+    let url = server(echo).await;
+    let (mut client, _) = ws::connect(&url).await.unwrap();
+    let euro = "€".as_bytes();
+    client
+        .send_fragment(DataKind::Text, &euro[..2], false)
+        .await
+        .unwrap();
+    client.ping(b"in between").await.unwrap();
+    client
+        .send_fragment(DataKind::Text, &euro[2..], true)
+        .await
+        .unwrap();
+    assert_eq!(client.next().await.unwrap().unwrap(), Message::from("€"));
+}
+
+#[tokio::test]
 async fn close_with_code_and_reason_ends_both_streams_cleanly() {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let tx = std::sync::Mutex::new(Some(tx));

@@ -10,7 +10,9 @@ use futures_core::Stream;
 use futures_sink::Sink;
 use futures_util::StreamExt;
 use futures_util::stream::{SplitSink, SplitStream};
-use sockeye_ws::{CloseCode, CloseFrame, Connection, Event, Message, ProtocolError, Transmit};
+use sockeye_ws::{
+    CloseCode, CloseFrame, Connection, DataKind, Event, Message, ProtocolError, Transmit,
+};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 
@@ -117,6 +119,25 @@ where
     pub async fn send(&mut self, message: Message) -> Result<(), Error> {
         poll_fn(|cx| self.poll_ready_inner(cx)).await?;
         self.start_send_inner(message)?;
+        poll_fn(|cx| self.poll_flush_inner(cx)).await
+    }
+
+    /// Sends one fragment of a message and flushes it (see
+    /// [`Connection::send_fragment`]): the first call starts a message of `kind`, the call
+    /// with `fin` ends it; pings and pongs may go between fragments, other messages may not.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Send`] for a fragment of another kind than the message in progress, text
+    /// that cannot be valid UTF-8, or a closing connection; [`Error::Io`].
+    pub async fn send_fragment(
+        &mut self,
+        kind: DataKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_ready_inner(cx)).await?;
+        self.conn.send_fragment(kind, data, fin)?;
         poll_fn(|cx| self.poll_flush_inner(cx)).await
     }
 
