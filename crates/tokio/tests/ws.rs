@@ -431,3 +431,101 @@ async fn wss_with_a_generated_certificate() {
         Err(Error::Io(_))
     ));
 }
+
+#[cfg(feature = "hyper")]
+mod hyper_upgrade {
+    use super::*;
+    use bytes::Bytes;
+    use http_body_util::Full;
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+
+    async fn handle(
+        mut request: http::Request<hyper::body::Incoming>,
+    ) -> Result<http::Response<Full<Bytes>>, std::convert::Infallible> {
+        let (response, pending) = ws::upgrade(&mut request, &ServerOptions::default(), |req| {
+            if req.path() == "/ws" {
+                Ok(Accept::new())
+            } else {
+                Err(Rejection::new(StatusCode::NOT_FOUND).unwrap())
+            }
+        });
+        if let Some(pending) = pending {
+            tokio::spawn(async move {
+                let mut socket = pending.await.unwrap();
+                while let Some(Ok(m)) = socket.next().await {
+                    socket.send(m).await.unwrap();
+                }
+            });
+        }
+        Ok(response)
+    }
+
+    #[tokio::test]
+    async fn upgrade_from_a_hyper_request() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                let (tcp, _) = listener.accept().await.unwrap();
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tcp), service_fn(handle))
+                        .with_upgrades(),
+                );
+            }
+        });
+        let (mut client, _) = ws::connect(&format!("ws://{addr}/ws")).await.unwrap();
+        client.send(Message::from("through hyper")).await.unwrap();
+        assert_eq!(
+            client.next().await.unwrap().unwrap(),
+            Message::from("through hyper")
+        );
+        // A path the service refuses, and a request that is not a handshake.
+        match ws::connect(&format!("ws://{addr}/other")).await {
+            Err(Error::Response(ResponseError::UnexpectedStatus { status, .. })) => {
+                assert_eq!(status, StatusCode::NOT_FOUND)
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tcp.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut response = String::new();
+        tcp.read_to_string(&mut response).await.unwrap();
+        assert!(response.starts_with("HTTP/1.1 426 "), "{response}");
+    }
+
+    #[tokio::test]
+    async fn upgrade_on_an_axum_route() {
+        use axum::body::Body;
+        use axum::response::IntoResponse;
+
+        async fn route(mut request: axum::extract::Request) -> axum::response::Response {
+            let (response, pending) = ws::upgrade(&mut request, &ServerOptions::default(), |_| {
+                Ok(Accept::new())
+            });
+            if let Some(pending) = pending {
+                tokio::spawn(async move {
+                    let mut socket = pending.await.unwrap();
+                    while let Some(Ok(m)) = socket.next().await {
+                        socket.send(m).await.unwrap();
+                    }
+                });
+            }
+            response.map(Body::new).into_response()
+        }
+
+        let app = axum::Router::new().route("/ws", axum::routing::get(route));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let (mut client, _) = ws::connect(&format!("ws://{addr}/ws")).await.unwrap();
+        client.send(Message::from(vec![1u8, 2, 3])).await.unwrap();
+        assert_eq!(
+            client.next().await.unwrap().unwrap(),
+            Message::from(vec![1u8, 2, 3])
+        );
+    }
+}

@@ -1,11 +1,14 @@
 //! WebSocket over tokio: [`accept`] and [`connect`] run the opening handshake and give a
-//! [`WebSocketStream`].
+//! [`WebSocketStream`]; with the `hyper` feature, [`upgrade`] takes a request that hyper or
+//! axum already parsed.
 
 mod accept;
 mod connect;
 mod mask;
 mod stream;
 mod transport;
+#[cfg(feature = "hyper")]
+mod upgrade;
 
 pub use accept::{ServerOptions, accept, accept_with};
 pub use connect::{ClientOptions, client_handshake, connect, connect_with};
@@ -13,3 +16,5 @@ pub use stream::WebSocketStream;
 pub use transport::MaybeTlsStream;
 #[cfg(feature = "rustls")]
 pub use transport::default_client_tls;
+#[cfg(feature = "hyper")]
+pub use upgrade::{PendingUpgrade, Upgraded, upgrade};
