@@ -56,6 +56,9 @@ pub enum ProtocolError {
     /// A text message, or a close reason, that is not valid UTF-8. RFC 6455 §8.1.
     #[error("invalid utf-8 in text")]
     InvalidUtf8,
+    /// A compressed message that is not valid deflate data (RFC 7692 §7.2.2).
+    #[error("invalid compressed data")]
+    InvalidCompressedData,
     /// A frame larger than the configured maximum.
     #[error("frame of {len} bytes exceeds the limit of {limit}")]
     FrameTooLarge {
@@ -99,7 +102,7 @@ impl ProtocolError {
             | ExpectedContinuation
             | InvalidClosePayload
             | InvalidCloseCode { .. } => CloseCode::PROTOCOL_ERROR,
-            InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            InvalidUtf8 | InvalidCompressedData => CloseCode::INVALID_PAYLOAD,
             FrameTooLarge { .. } | MessageTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
             TooManyFragments { .. } => CloseCode::POLICY_VIOLATION,
             // 1011 goes out with a generic reason; see `close_reason`.

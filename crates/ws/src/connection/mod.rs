@@ -11,8 +11,12 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::Role;
 use crate::close::{CloseCode, CloseFrame, MAX_CLOSE_REASON, truncate_reason};
 use crate::config::Config;
+#[cfg(feature = "deflate")]
+use crate::deflate::DeflateParams;
+#[cfg(feature = "deflate")]
+use crate::deflate::codec::{Deflater, InflateError, Inflater};
 use crate::error::{ProtocolError, SendError};
-use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
+use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, RSV1};
 use crate::mask::apply_mask;
 use crate::message::{DataKind, Message, Utf8Bytes};
 use crate::utf8::Utf8Validator;
@@ -137,6 +141,8 @@ pub struct Connection {
     out: Vec<u8>,
     pongs: VecDeque<Bytes>,
     sending: Option<DataKind>,
+    /// The fragmented message being sent is compressed.
+    sending_compressed: bool,
     send_utf8: Utf8Validator,
     close_sent: bool,
     shutdown: Shutdown,
@@ -145,6 +151,49 @@ pub struct Connection {
     timers: TimerTable,
     keepalive_seq: u32,
     awaiting_pong: Option<[u8; 4]>,
+
+    /// permessage-deflate, when negotiated (boxed: most connections do without it).
+    #[cfg(feature = "deflate")]
+    deflate: Option<Box<Compression>>,
+}
+
+/// permessage-deflate state: the agreed parameters and the lazily created codecs.
+#[cfg(feature = "deflate")]
+#[derive(Debug)]
+struct Compression {
+    params: DeflateParams,
+    level: u32,
+    threshold: usize,
+    /// Created on the first compressed message sent; dropped after each message when this
+    /// end does not keep its context, so an idle connection holds no compressor.
+    deflater: Option<Deflater>,
+    /// Created on the first compressed message received; dropped likewise.
+    inflater: Option<Inflater>,
+    scratch: Vec<u8>,
+}
+
+#[cfg(feature = "deflate")]
+impl Compression {
+    /// (window bits, no context takeover) of what `role` sends.
+    fn sending(&self, role: Role) -> (u8, bool) {
+        match role {
+            Role::Server => (
+                self.params.server_max_window_bits,
+                self.params.server_no_context_takeover,
+            ),
+            Role::Client => (
+                self.params.client_max_window_bits,
+                self.params.client_no_context_takeover,
+            ),
+        }
+    }
+
+    fn receiving(&self, role: Role) -> (u8, bool) {
+        match role {
+            Role::Server => self.sending(Role::Client),
+            Role::Client => self.sending(Role::Server),
+        }
+    }
 }
 
 /// Receive-side decoder state.
@@ -159,6 +208,8 @@ enum Recv {
         len: usize,
         done: usize,
         text: bool,
+        /// A frame of a compressed message: its payload is inflated as it arrives.
+        compressed: bool,
     },
 }
 
@@ -166,8 +217,10 @@ enum Recv {
 #[derive(Debug)]
 struct Incoming {
     kind: DataKind,
-    data: BytesMut,
+    /// The message so far (inflated, for a compressed one).
+    data: Vec<u8>,
     fragments: usize,
+    compressed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,6 +270,7 @@ impl Connection {
             out: Vec::new(),
             pongs: VecDeque::new(),
             sending: None,
+            sending_compressed: false,
             send_utf8: Utf8Validator::default(),
             close_sent: false,
             shutdown: Shutdown::NotYet,
@@ -224,7 +278,33 @@ impl Connection {
             timers,
             keepalive_seq: 0,
             awaiting_pong: None,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
+    }
+
+    /// Turns on permessage-deflate (RFC 7692) with the parameters the opening handshake
+    /// agreed on (see [`deflate::negotiate`](crate::deflate::negotiate)). Messages of at
+    /// least `threshold` bytes are sent compressed at `level` (0–9); fragmented messages
+    /// are always compressed. Call before any data flows.
+    #[cfg(feature = "deflate")]
+    pub fn enable_deflate(&mut self, params: DeflateParams, level: u32, threshold: usize) {
+        self.deflate = Some(Box::new(Compression {
+            params,
+            level,
+            threshold,
+            deflater: None,
+            inflater: None,
+            scratch: Vec::new(),
+        }));
+    }
+
+    /// Whether permessage-deflate is on.
+    pub fn is_deflate_enabled(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        return self.deflate.is_some();
+        #[cfg(not(feature = "deflate"))]
+        false
     }
 
     // ----- getters -----
@@ -338,7 +418,7 @@ impl Connection {
     /// while a fragmented message is unfinished.
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
         self.check_data_send()?;
-        self.write_frame(OpCode::Text, true, text.as_bytes());
+        self.write_data(OpCode::Text, true, text.as_bytes(), None);
         Ok(())
     }
 
@@ -349,7 +429,7 @@ impl Connection {
     /// As [`send_text`](Self::send_text).
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
         self.check_data_send()?;
-        self.write_frame(OpCode::Binary, true, data);
+        self.write_data(OpCode::Binary, true, data, None);
         Ok(())
     }
 
@@ -390,8 +470,11 @@ impl Connection {
             }
             self.send_utf8 = check;
         }
+        if self.sending.is_none() {
+            self.sending_compressed = self.is_deflate_enabled();
+        }
         self.sending = if fin { None } else { Some(kind) };
-        self.write_frame(opcode, fin, data);
+        self.write_data(opcode, fin, data, Some(self.sending_compressed));
         Ok(())
     }
 
@@ -518,11 +601,30 @@ impl Connection {
                         Err(e) => return self.fail(e),
                     };
                     self.rbuf.advance(consumed);
-                    let text = match header.opcode {
-                        OpCode::Text => {
-                            self.recv_utf8.reset();
+                    if header.opcode == OpCode::Text {
+                        self.recv_utf8.reset();
+                    }
+                    let compressed = match header.opcode {
+                        OpCode::Text | OpCode::Binary if header.rsv & RSV1 != 0 => {
+                            // RFC 7692 §6.1: RSV1 on the first frame marks a compressed
+                            // message; it is inflated into its own buffer as it arrives.
+                            self.message = Some(Incoming {
+                                kind: if header.opcode == OpCode::Text {
+                                    DataKind::Text
+                                } else {
+                                    DataKind::Binary
+                                },
+                                data: Vec::new(),
+                                fragments: 0,
+                                compressed: true,
+                            });
                             true
                         }
+                        OpCode::Continuation => self.message.as_ref().is_some_and(|m| m.compressed),
+                        _ => false,
+                    };
+                    let text = match header.opcode {
+                        OpCode::Text => true,
                         OpCode::Continuation => self
                             .message
                             .as_ref()
@@ -534,6 +636,7 @@ impl Connection {
                         len,
                         done: 0,
                         text,
+                        compressed,
                     };
                 }
                 Recv::Payload {
@@ -541,6 +644,7 @@ impl Connection {
                     len,
                     done,
                     text,
+                    compressed,
                 } => {
                     let avail = self.rbuf.len().min(len);
                     if avail > done {
@@ -548,8 +652,12 @@ impl Connection {
                         if let Some(mask) = header.mask {
                             apply_mask(fresh, mask, done);
                         }
-                        // RFC 6455 §8.1: fail as soon as the text cannot be UTF-8.
-                        if text && self.recv_utf8.feed(fresh).is_err() {
+                        if compressed {
+                            if let Err(e) = self.inflate_fresh(done, avail) {
+                                return self.fail(e);
+                            }
+                        } else if text && self.recv_utf8.feed(fresh).is_err() {
+                            // RFC 6455 §8.1: fail as soon as the text cannot be UTF-8.
                             return self.fail(ProtocolError::InvalidUtf8);
                         }
                         self.recv = Recv::Payload {
@@ -557,14 +665,21 @@ impl Connection {
                             len,
                             done: avail,
                             text,
+                            compressed,
                         };
                     }
                     if avail < len {
                         break;
                     }
-                    let payload = self.rbuf.split_to(len).freeze();
                     self.recv = Recv::Header;
-                    self.on_frame(header, text, payload);
+                    if compressed {
+                        // Inflated already; the compressed bytes are no longer needed.
+                        self.rbuf.advance(len);
+                        self.on_compressed_frame(header.fin);
+                    } else {
+                        let payload = self.rbuf.split_to(len).freeze();
+                        self.on_frame(header, text, payload);
+                    }
                     if self.input_done {
                         return;
                     }
@@ -578,8 +693,13 @@ impl Connection {
 
     /// Checks a header against the connection state and limits; returns the payload length.
     fn check_header(&self, h: &FrameHeader) -> Result<usize, ProtocolError> {
-        // RFC 6455 §5.2: RSV bits MUST be 0 unless an extension defines them.
-        if h.rsv != 0 {
+        // RFC 6455 §5.2: RSV bits MUST be 0 unless an extension defines them. RFC 7692 §6:
+        // permessage-deflate defines RSV1, on the first frame of a data message only.
+        let allowed = match h.opcode {
+            OpCode::Text | OpCode::Binary if self.is_deflate_enabled() => RSV1,
+            _ => 0,
+        };
+        if h.rsv & !allowed != 0 {
             return Err(ProtocolError::ReservedBits);
         }
         // RFC 6455 §5.1: a server MUST close on an unmasked frame; a client on a masked one.
@@ -608,11 +728,16 @@ impl Connection {
                         limit: self.config.max_fragments(),
                     });
                 }
+                if m.compressed {
+                    // The limit applies to the inflated size, checked while inflating.
+                    return Ok(len);
+                }
                 m.data.len()
             }
             (OpCode::Text | OpCode::Binary, Some(_)) => {
                 return Err(ProtocolError::ExpectedContinuation);
             }
+            (OpCode::Text | OpCode::Binary, None) if h.rsv & RSV1 != 0 => return Ok(len),
             (OpCode::Text | OpCode::Binary, None) => 0,
             _ => return Ok(len),
         };
@@ -651,7 +776,7 @@ impl Connection {
                             return;
                         }
                         match self.message.take() {
-                            Some(m) => m.data.freeze(),
+                            Some(m) => Bytes::from(m.data),
                             None => return,
                         }
                     }
@@ -659,8 +784,9 @@ impl Connection {
                     (_, false) => {
                         self.message = Some(Incoming {
                             kind,
-                            data: BytesMut::from(&payload[..]),
+                            data: payload.to_vec(),
                             fragments: 1,
+                            compressed: false,
                         });
                         return;
                     }
@@ -732,6 +858,94 @@ impl Connection {
                     .set(Timer::Close, self.now + self.config.close_timeout());
             }
         }
+    }
+
+    /// Inflates `rbuf[from..to]` (unmasked payload of a compressed message) into the
+    /// message buffer, checking the message budget and, for text, UTF-8 as output appears.
+    #[cfg(feature = "deflate")]
+    fn inflate_fresh(&mut self, from: usize, to: usize) -> Result<(), ProtocolError> {
+        let role = self.role;
+        let limit = self.config.max_message_size();
+        let (Some(c), Some(m)) = (self.deflate.as_mut(), self.message.as_mut()) else {
+            // Invariant: a compressed frame is only decoded with deflate on and its message
+            // started (check_header and the header step).
+            return Ok(());
+        };
+        let (bits, no_takeover) = c.receiving(role);
+        let inflater = c
+            .inflater
+            .get_or_insert_with(|| Inflater::new(bits, no_takeover));
+        let before = m.data.len();
+        inflater
+            .inflate(&self.rbuf[from..to], &mut m.data, limit)
+            .map_err(|e| inflate_error(e, m.data.len(), limit))?;
+        if m.kind == DataKind::Text && self.recv_utf8.feed(&m.data[before..]).is_err() {
+            return Err(ProtocolError::InvalidUtf8);
+        }
+        Ok(())
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    fn inflate_fresh(&mut self, _from: usize, _to: usize) -> Result<(), ProtocolError> {
+        // Unreachable: without the feature no frame is ever marked compressed.
+        Err(ProtocolError::ReservedBits)
+    }
+
+    /// A frame of a compressed message is complete; at the end of the message, inflate the
+    /// removed trailer (RFC 7692 §7.2.2) and hand the message out.
+    fn on_compressed_frame(&mut self, fin: bool) {
+        let Some(m) = self.message.as_mut() else {
+            return;
+        };
+        m.fragments += 1;
+        if !fin {
+            return;
+        }
+        if let Err(e) = self.finish_inflate() {
+            return self.fail(e);
+        }
+        let Some(m) = self.message.take() else {
+            return;
+        };
+        if m.kind == DataKind::Text && self.recv_utf8.finish().is_err() {
+            return self.fail(ProtocolError::InvalidUtf8);
+        }
+        let data = Bytes::from(m.data);
+        let message = match m.kind {
+            DataKind::Text => Message::Text(Utf8Bytes::from_validated(data)),
+            DataKind::Binary => Message::Binary(data),
+        };
+        self.events.push_back(Event::Message(message));
+    }
+
+    #[cfg(feature = "deflate")]
+    fn finish_inflate(&mut self) -> Result<(), ProtocolError> {
+        let role = self.role;
+        let limit = self.config.max_message_size();
+        let (Some(c), Some(m)) = (self.deflate.as_mut(), self.message.as_mut()) else {
+            return Ok(());
+        };
+        let (bits, no_takeover) = c.receiving(role);
+        let inflater = c
+            .inflater
+            .get_or_insert_with(|| Inflater::new(bits, no_takeover));
+        let before = m.data.len();
+        inflater
+            .finish(&mut m.data, limit)
+            .map_err(|e| inflate_error(e, m.data.len(), limit))?;
+        if no_takeover {
+            // The peer starts afresh with its next message: free the decompressor.
+            c.inflater = None;
+        }
+        if m.kind == DataKind::Text && self.recv_utf8.feed(&m.data[before..]).is_err() {
+            return Err(ProtocolError::InvalidUtf8);
+        }
+        Ok(())
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    fn finish_inflate(&mut self) -> Result<(), ProtocolError> {
+        Ok(())
     }
 
     /// _Fail the WebSocket Connection_ (RFC 6455 §7.1.7): send a Close with the fault's code
@@ -821,11 +1035,54 @@ impl Connection {
         }
     }
 
+    /// Writes a data frame, compressing it when permessage-deflate is on and `compress`
+    /// says so (`None`: decide by the threshold, for a whole message).
+    fn write_data(&mut self, opcode: OpCode, fin: bool, payload: &[u8], compress: Option<bool>) {
+        #[cfg(feature = "deflate")]
+        if let Some(mut c) = self.deflate.take() {
+            let compress = compress.unwrap_or(payload.len() >= c.threshold);
+            if compress {
+                let (bits, no_takeover) = c.sending(self.role);
+                let level = c.level;
+                let deflater = c
+                    .deflater
+                    .get_or_insert_with(|| Deflater::new(bits, level, no_takeover));
+                let mut scratch = std::mem::take(&mut c.scratch);
+                scratch.clear();
+                deflater.compress(payload, fin, &mut scratch);
+                if fin && no_takeover {
+                    // The next message starts afresh anyway: free the compressor.
+                    c.deflater = None;
+                }
+                // RFC 7692 §6.1: RSV1 on the first frame of a compressed message only.
+                let rsv = if opcode == OpCode::Continuation {
+                    0
+                } else {
+                    RSV1
+                };
+                self.write_frame_rsv(opcode, fin, rsv, &scratch);
+                if scratch.capacity() <= RETAINED_READ_CAPACITY {
+                    c.scratch = scratch;
+                }
+            } else {
+                self.write_frame(opcode, fin, payload);
+            }
+            self.deflate = Some(c);
+            return;
+        }
+        let _ = compress;
+        self.write_frame(opcode, fin, payload);
+    }
+
     fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        self.write_frame_rsv(opcode, fin, 0, payload);
+    }
+
+    fn write_frame_rsv(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
         let mask = self.masks.as_mut().map(|m| m.next_mask());
         let header = FrameHeader {
             fin,
-            rsv: 0,
+            rsv,
             opcode,
             mask,
             payload_len: payload.len() as u64,
@@ -871,5 +1128,16 @@ impl fmt::Debug for Connection {
             .field("buffered_out", &self.buffered_amount())
             .field("pending_events", &self.events.len())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "deflate")]
+fn inflate_error(e: InflateError, len: usize, limit: usize) -> ProtocolError {
+    match e {
+        InflateError::TooBig => ProtocolError::MessageTooLarge {
+            len: len as u64,
+            limit,
+        },
+        InflateError::Corrupt => ProtocolError::InvalidCompressedData,
     }
 }

@@ -1,0 +1,321 @@
+//! The per-message compressor and decompressor (RFC 7692 §7.2), on `flate2` with the
+//! zlib-rs backend (raw deflate with a chosen window size).
+
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+
+/// The four bytes a sync flush ends with; removed after compressing a message and put back
+/// before decompressing one (RFC 7692 §7.2.1, §7.2.2).
+const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// How much output space is added per decompression step.
+const INFLATE_STEP: usize = 16 * 1024;
+
+/// zlib cannot use an 8-bit window for raw deflate; a 9-bit window is what it uses instead
+/// when asked for 8 (the "8 → 9 quirk"). Inflating with a larger window than the sender
+/// used is always correct.
+fn zlib_window(bits: u8) -> u8 {
+    bits.clamp(9, 15)
+}
+
+/// Compresses outgoing messages.
+pub(crate) struct Deflater {
+    compress: Compress,
+    no_context_takeover: bool,
+}
+
+impl Deflater {
+    /// A compressor with a `window_bits` window (9–15; 8 is agreed to only as 9, see
+    /// negotiation) at `level` (0–9).
+    pub(crate) fn new(window_bits: u8, level: u32, no_context_takeover: bool) -> Self {
+        Self {
+            compress: Compress::new_with_window_bits(
+                Compression::new(level.min(9)),
+                false,
+                zlib_window(window_bits),
+            ),
+            no_context_takeover,
+        }
+    }
+
+    /// Compresses `input`, one fragment of a message, appending to `out`. With `fin` the
+    /// message ends: the sync-flush trailer is removed and, without context takeover, the
+    /// compressor starts afresh for the next message.
+    pub(crate) fn compress(&mut self, input: &[u8], fin: bool, out: &mut Vec<u8>) {
+        let start = out.len();
+        let mut consumed = 0usize;
+        loop {
+            if out.capacity() - out.len() < 64 {
+                out.reserve(input.len() / 2 + 64);
+            }
+            let before_in = self.compress.total_in();
+            // Sync flush so the fragment ends on a byte boundary (RFC 7692 §7.2.1).
+            // Invariant: deflate only fails on a misused stream, never on data.
+            let _status = self
+                .compress
+                .compress_vec(&input[consumed..], out, FlushCompress::Sync)
+                .expect("deflate accepts any input");
+            consumed += (self.compress.total_in() - before_in) as usize;
+            // The flush is complete once zlib leaves spare output space unused.
+            if consumed == input.len() && out.len() < out.capacity() {
+                break;
+            }
+        }
+        if fin {
+            // An empty message compresses to the trailer preceded by one 0x00 byte, which
+            // stays (RFC 7692 §7.2.3.6).
+            if out.len() >= start + 4 && out[out.len() - 4..] == TRAILER {
+                out.truncate(out.len() - 4);
+            }
+            if self.no_context_takeover {
+                self.compress.reset();
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Deflater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deflater")
+            .field("no_context_takeover", &self.no_context_takeover)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The decompressed message would exceed its budget, or the compressed data is corrupt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InflateError {
+    /// More output than the budget allows (a message too big, or a compression bomb).
+    TooBig,
+    /// Not valid deflate data.
+    Corrupt,
+}
+
+/// Decompresses incoming messages.
+pub(crate) struct Inflater {
+    decompress: Decompress,
+    window_bits: u8,
+    no_context_takeover: bool,
+}
+
+impl Inflater {
+    /// A decompressor for a peer that compresses with a `window_bits` window.
+    pub(crate) fn new(window_bits: u8, no_context_takeover: bool) -> Self {
+        let window_bits = zlib_window(window_bits);
+        Self {
+            decompress: Decompress::new_with_window_bits(false, window_bits),
+            window_bits,
+            no_context_takeover,
+        }
+    }
+
+    /// Decompresses `input`, a piece of a compressed message, appending to `out`, which may
+    /// grow to at most `limit` bytes in all. Output is produced in steps, so a bomb is
+    /// stopped after at most one step past the budget, not after inflating it all.
+    pub(crate) fn inflate(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        limit: usize,
+    ) -> Result<(), InflateError> {
+        let mut consumed = 0usize;
+        loop {
+            // Room for the budget plus one byte, so "exactly at the limit" is told apart from
+            // "over it".
+            let room = limit.saturating_add(1).saturating_sub(out.len());
+            if room == 0 {
+                return Err(InflateError::TooBig);
+            }
+            if out.capacity() == out.len() {
+                grow(out, room);
+            }
+            let before_in = self.decompress.total_in();
+            let before_out = out.len();
+            let status = self
+                .decompress
+                .decompress_vec(&input[consumed..], out, FlushDecompress::Sync)
+                .map_err(|_| InflateError::Corrupt)?;
+            consumed += (self.decompress.total_in() - before_in) as usize;
+            let produced = out.len() - before_out;
+            if out.len() > limit {
+                return Err(InflateError::TooBig);
+            }
+            match status {
+                // RFC 7692 §7.2.2: a final block ends the stream; more data is an error
+                // unless the context is reset. Accept it and start a new stream.
+                Status::StreamEnd => {
+                    self.reset();
+                    if consumed == input.len() {
+                        return Ok(());
+                    }
+                }
+                Status::Ok | Status::BufError => {
+                    let space_left = out.capacity() > out.len();
+                    if consumed == input.len() && space_left {
+                        return Ok(());
+                    }
+                    if produced == 0 && consumed == input.len() {
+                        return Ok(());
+                    }
+                    if produced == 0 && !space_left {
+                        grow(out, room);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends a message: decompresses the sync-flush trailer the sender removed, and resets
+    /// the context if the sender does not keep it.
+    pub(crate) fn finish(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<(), InflateError> {
+        self.inflate(&TRAILER, out, limit)?;
+        if self.no_context_takeover {
+            self.reset();
+        }
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        self.decompress = Decompress::new_with_window_bits(false, self.window_bits);
+    }
+}
+
+/// Grows `out` geometrically (amortised linear copying) but never past `room` more bytes,
+/// so memory follows the budget, not what a bomb would inflate to.
+fn grow(out: &mut Vec<u8>, room: usize) {
+    out.reserve_exact(room.min(out.len().max(INFLATE_STEP)));
+}
+
+impl std::fmt::Debug for Inflater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inflater")
+            .field("window_bits", &self.window_bits)
+            .field("no_context_takeover", &self.no_context_takeover)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn round_trip(d: &mut Deflater, i: &mut Inflater, msg: &[u8]) -> Vec<u8> {
+        let mut wire = Vec::new();
+        d.compress(msg, true, &mut wire);
+        let mut out = Vec::new();
+        i.inflate(&wire, &mut out, usize::MAX / 2).unwrap();
+        i.finish(&mut out, usize::MAX / 2).unwrap();
+        out
+    }
+
+    #[test]
+    fn rfc7692_7_2_3_1_hello() {
+        // "A message compressed using 1 compressed DEFLATE block": "Hello".
+        let mut i = Inflater::new(15, false);
+        let mut out = Vec::new();
+        i.inflate(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], &mut out, 100)
+            .unwrap();
+        i.finish(&mut out, 100).unwrap();
+        assert_eq!(out, b"Hello");
+        // §7.2.3.2: with context takeover, the second "Hello" refers back to the first.
+        let mut out = Vec::new();
+        i.inflate(&[0xf2, 0x00, 0x11, 0x00, 0x00], &mut out, 100)
+            .unwrap();
+        i.finish(&mut out, 100).unwrap();
+        assert_eq!(out, b"Hello");
+    }
+
+    #[test]
+    fn rfc7692_7_2_3_6_empty_message() {
+        let mut d = Deflater::new(15, 6, false);
+        let mut wire = Vec::new();
+        d.compress(b"", true, &mut wire);
+        assert_eq!(wire, [0x00]);
+        let mut i = Inflater::new(15, false);
+        let mut out = Vec::new();
+        i.inflate(&wire, &mut out, 0).unwrap();
+        i.finish(&mut out, 0).unwrap();
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn context_takeover_shrinks_repeated_messages() {
+        let msg = b"{\"event\":\"message\",\"room\":\"lobby\",\"text\":\"hello there\"}";
+        let mut d = Deflater::new(15, 6, false);
+        let mut first = Vec::new();
+        d.compress(msg, true, &mut first);
+        let mut second = Vec::new();
+        d.compress(msg, true, &mut second);
+        assert!(second.len() < first.len() / 2);
+        let mut d = Deflater::new(15, 6, true);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        d.compress(msg, true, &mut a);
+        d.compress(msg, true, &mut b);
+        assert_eq!(a, b, "no context takeover: each message stands alone");
+    }
+
+    #[test]
+    fn a_bomb_stops_at_the_budget() {
+        let mut d = Deflater::new(15, 9, false);
+        let mut wire = Vec::new();
+        d.compress(&vec![0u8; 10 << 20], true, &mut wire);
+        assert!(wire.len() < 20_000);
+        let mut i = Inflater::new(15, false);
+        let mut out = Vec::new();
+        assert_eq!(
+            i.inflate(&wire, &mut out, 1 << 20),
+            Err(InflateError::TooBig)
+        );
+        assert!(out.capacity() <= (1 << 20) + 1);
+    }
+
+    #[test]
+    fn exactly_the_budget_is_fine() {
+        let mut d = Deflater::new(15, 6, false);
+        let mut wire = Vec::new();
+        d.compress(&[7u8; 5000], true, &mut wire);
+        let mut i = Inflater::new(15, false);
+        let mut out = Vec::new();
+        i.inflate(&wire, &mut out, 5000).unwrap();
+        i.finish(&mut out, 5000).unwrap();
+        assert_eq!(out.len(), 5000);
+    }
+
+    #[test]
+    fn garbage_is_corrupt() {
+        let mut i = Inflater::new(15, false);
+        let mut out = Vec::new();
+        assert_eq!(
+            i.inflate(&[0xff, 0xff, 0xff, 0xff], &mut out, 1000),
+            Err(InflateError::Corrupt)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips_with_any_window_and_split(
+            msgs in proptest::collection::vec(proptest::collection::vec(0u8..4, 0..3000), 1..4),
+            bits in 8u8..=15,
+            takeover in any::<bool>(),
+            cut in 0usize..3000,
+        ) {
+            let mut d = Deflater::new(bits, 6, !takeover);
+            let mut i = Inflater::new(bits, !takeover);
+            for m in &msgs {
+                prop_assert_eq!(&round_trip(&mut d, &mut i, m), m);
+            }
+            // Fragments compressed separately, inflated in arbitrary pieces.
+            let m = &msgs[0];
+            let cut = cut.min(m.len());
+            let mut wire = Vec::new();
+            d.compress(&m[..cut], false, &mut wire);
+            d.compress(&m[cut..], true, &mut wire);
+            let mut out = Vec::new();
+            let split = wire.len() / 2;
+            i.inflate(&wire[..split], &mut out, usize::MAX / 2).unwrap();
+            i.inflate(&wire[split..], &mut out, usize::MAX / 2).unwrap();
+            i.finish(&mut out, usize::MAX / 2).unwrap();
+            prop_assert_eq!(&out, m);
+        }
+    }
+}

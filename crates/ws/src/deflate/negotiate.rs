@@ -1,0 +1,1 @@
+//! permessage-deflate negotiation (RFC 7692 §5, §7) — being written.
