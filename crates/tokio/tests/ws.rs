@@ -84,6 +84,19 @@ async fn fragmented_sends_arrive_as_one_message() {
 }
 
 #[tokio::test]
+async fn pongs_are_recorded() {
+    let url = server(echo).await;
+    let (mut client, _) = ws::connect(&url).await.unwrap();
+    client.ping(b"are you there").await.unwrap();
+    client.send(Message::from("after the ping")).await.unwrap();
+    assert_eq!(
+        client.next().await.unwrap().unwrap(),
+        Message::from("after the ping")
+    );
+    assert_eq!(client.last_pong().unwrap().as_ref(), b"are you there");
+}
+
+#[tokio::test]
 async fn close_with_code_and_reason_ends_both_streams_cleanly() {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let tx = std::sync::Mutex::new(Some(tx));

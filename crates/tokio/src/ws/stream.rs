@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
+use bytes::Bytes;
 use futures_core::Stream;
 use futures_sink::Sink;
 use futures_util::StreamExt;
@@ -59,6 +60,7 @@ pub struct WebSocketStream<S: AsyncRead + AsyncWrite + Unpin> {
     /// The connection reported `Closed`: the stream ends once output is flushed.
     finished: bool,
     close_frame: Option<CloseFrame>,
+    last_pong: Option<Bytes>,
     timer: Pin<Box<Sleep>>,
     timer_deadline: Option<Instant>,
 }
@@ -83,6 +85,7 @@ where
             shutdown_done: false,
             finished: false,
             close_frame: None,
+            last_pong: None,
             timer: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
             timer_deadline: None,
         }
@@ -109,6 +112,13 @@ where
     /// blocks the other; [`reunite`](futures_util::stream::SplitStream::reunite) joins them.
     pub fn split(self) -> (SplitSink<Self, Message>, SplitStream<Self>) {
         StreamExt::split(self)
+    }
+
+    /// The payload of the latest pong received (an answer to [`ping`](Self::ping), or a
+    /// keepalive answer), for liveness checks and round-trip timing. Pings from the peer are
+    /// answered automatically and not reported.
+    pub fn last_pong(&self) -> Option<&Bytes> {
+        self.last_pong.as_ref()
     }
 
     /// Sends a message and flushes it.
@@ -232,6 +242,7 @@ where
                 Some(Event::Close(frame)) => self.close_frame = Some(frame),
                 Some(Event::Failed(e)) => return Poll::Ready(Some(Err(Error::Protocol(e)))),
                 Some(Event::Closed { .. }) => self.finished = true,
+                Some(Event::Pong(payload)) => self.last_pong = Some(payload),
                 Some(_) => {}
                 None if self.finished => {
                     if flushed {
