@@ -7,7 +7,12 @@ use sockeye_ws::{Config, Connection, Event, Message, Transmit};
 
 /// Runs a fresh connection over `input` split at `cuts`, with one timer tick in the middle;
 /// returns everything it reported and sent.
-pub fn run(client: bool, input: &[u8], cuts: &[usize]) -> (Vec<Event>, Vec<u8>, bool) {
+pub fn run(
+    client: bool,
+    deflate: Option<sockeye_ws::deflate::DeflateParams>,
+    input: &[u8],
+    cuts: &[usize],
+) -> (Vec<Event>, Vec<u8>, bool) {
     let now = base();
     let config = Config::builder()
         .max_frame_size(1 << 16)
@@ -29,6 +34,9 @@ pub fn run(client: bool, input: &[u8], cuts: &[usize]) -> (Vec<Event>, Vec<u8>, 
     } else {
         Connection::server(config, now)
     };
+    if let Some(params) = deflate {
+        conn.enable_deflate(params, 6, 16);
+    }
     let mut start = 0;
     for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
         let cut = cut.clamp(start, input.len());
@@ -95,8 +103,15 @@ pub fn check(client: bool, data: &[u8]) {
         None => return,
     };
     let step = usize::from(split % 17) + 1;
+    // The top bits choose permessage-deflate and its parameters.
+    let deflate = (split & 0x80 != 0).then(|| sockeye_ws::deflate::DeflateParams {
+        server_no_context_takeover: split & 0x40 != 0,
+        client_no_context_takeover: split & 0x20 != 0,
+        server_max_window_bits: 15,
+        client_max_window_bits: if split & 0x10 != 0 { 9 } else { 15 },
+    });
     let cuts: Vec<usize> = (1..input.len()).filter(|i| i % step == 0).collect();
-    let whole = run(client, input, &[]);
-    let chunked = run(client, input, &cuts);
+    let whole = run(client, deflate, input, &[]);
+    let chunked = run(client, deflate, input, &cuts);
     assert_eq!(whole, chunked);
 }
