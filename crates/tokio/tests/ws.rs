@@ -542,3 +542,11 @@ mod hyper_upgrade {
         );
     }
 }
+
+#[cfg(feature = "native-roots")]
+#[test]
+fn the_system_certificate_store_loads() {
+    // Debian's ca-certificates is on every machine this runs on; the call fails when the
+    // store yields no usable certificate.
+    ws::native_client_tls().unwrap();
+}

@@ -16,5 +16,7 @@ pub use stream::WebSocketStream;
 pub use transport::MaybeTlsStream;
 #[cfg(feature = "rustls")]
 pub use transport::default_client_tls;
+#[cfg(feature = "native-roots")]
+pub use transport::native_client_tls;
 #[cfg(feature = "hyper")]
 pub use upgrade::{PendingUpgrade, Upgraded, upgrade};

@@ -83,3 +83,31 @@ pub fn default_client_tls() -> std::sync::Arc<tokio_rustls::rustls::ClientConfig
         })
         .clone()
 }
+
+/// A client TLS configuration trusting the operating system's certificate store (the
+/// `native-roots` feature), with the ring crypto provider.
+///
+/// # Errors
+///
+/// An I/O error when the store cannot be read or holds no usable certificate.
+#[cfg(feature = "native-roots")]
+pub fn native_client_tls() -> io::Result<std::sync::Arc<tokio_rustls::rustls::ClientConfig>> {
+    use std::sync::Arc;
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore, crypto};
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = RootCertStore::empty();
+    let (added, _ignored) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        let why = found
+            .errors
+            .first()
+            .map_or_else(|| "no certificates".to_owned(), ToString::to_string);
+        return Err(io::Error::other(format!("native certificate store: {why}")));
+    }
+    let config = ClientConfig::builder_with_provider(Arc::new(crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(io::Error::other)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
