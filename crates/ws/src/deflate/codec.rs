@@ -61,10 +61,14 @@ impl Deflater {
             }
         }
         if fin {
-            // An empty message compresses to the trailer preceded by one 0x00 byte, which
-            // stays (RFC 7692 §7.2.3.6).
             if out.len() >= start + 4 && out[out.len() - 4..] == TRAILER {
                 out.truncate(out.len() - 4);
+            } else if out.len() == start {
+                // zlib emits nothing for a flush right after a flush (an empty message, or
+                // an empty last fragment, with context takeover). An empty payload would
+                // make the receiver read its appended trailer as a block header, so send
+                // the empty stored block's first byte, as RFC 7692 §7.2.3.6 shows.
+                out.push(0x00);
             }
             if self.no_context_takeover {
                 self.compress.reset();
@@ -95,6 +99,8 @@ pub(crate) struct Inflater {
     decompress: Decompress,
     window_bits: u8,
     no_context_takeover: bool,
+    /// Whether the current message carried any compressed byte.
+    fed: bool,
 }
 
 impl Inflater {
@@ -105,6 +111,7 @@ impl Inflater {
             decompress: Decompress::new_with_window_bits(false, window_bits),
             window_bits,
             no_context_takeover,
+            fed: false,
         }
     }
 
@@ -117,6 +124,7 @@ impl Inflater {
         out: &mut Vec<u8>,
         limit: usize,
     ) -> Result<(), InflateError> {
+        self.fed |= !input.is_empty();
         let mut consumed = 0usize;
         loop {
             // Room for the budget plus one byte, so "exactly at the limit" is told apart from
@@ -167,7 +175,13 @@ impl Inflater {
     /// Ends a message: decompresses the sync-flush trailer the sender removed, and resets
     /// the context if the sender does not keep it.
     pub(crate) fn finish(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<(), InflateError> {
-        self.inflate(&TRAILER, out, limit)?;
+        // A message with no compressed byte at all is empty. Some senders (a sync flush
+        // right after a sync flush yields nothing) send it so; appending the trailer to
+        // nothing would be read as a stored-block header and derail the stream.
+        if std::mem::take(&mut self.fed) {
+            self.inflate(&TRAILER, out, limit)?;
+            self.fed = false;
+        }
         if self.no_context_takeover {
             self.reset();
         }
@@ -236,6 +250,28 @@ mod tests {
         i.inflate(&wire, &mut out, 0).unwrap();
         i.finish(&mut out, 0).unwrap();
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn empty_messages_with_context_takeover_keep_the_stream_in_step() {
+        // Regression (proptest): an empty message after another compressed to nothing,
+        // and the receiver's trailer then derailed the next message.
+        let mut d = Deflater::new(12, 6, false);
+        let mut i = Inflater::new(12, false);
+        assert_eq!(round_trip(&mut d, &mut i, b"first"), b"first");
+        let mut wire = Vec::new();
+        d.compress(b"", true, &mut wire);
+        assert_eq!(wire, [0x00]);
+        let mut out = Vec::new();
+        i.inflate(&wire, &mut out, 10).unwrap();
+        i.finish(&mut out, 10).unwrap();
+        assert!(out.is_empty());
+        assert_eq!(round_trip(&mut d, &mut i, b"third"), b"third");
+        // A peer that sends an empty payload for an empty message is understood too.
+        let mut out = Vec::new();
+        i.finish(&mut out, 10).unwrap();
+        assert!(out.is_empty());
+        assert_eq!(round_trip(&mut d, &mut i, b"fourth"), b"fourth");
     }
 
     #[test]
