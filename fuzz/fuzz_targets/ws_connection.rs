@@ -35,7 +35,11 @@ pub fn run(
         Connection::server(config, now)
     };
     if let Some(params) = deflate {
-        conn.enable_deflate(params, 6, 16);
+        let config = sockeye_ws::deflate::DeflateConfig::builder()
+            .threshold(16)
+            .build()
+            .expect("valid deflate config");
+        conn.enable_deflate(params, &config);
     }
     let mut start = 0;
     for &cut in cuts.iter().chain(std::iter::once(&input.len())) {

@@ -4,20 +4,31 @@
 
 use proptest::prelude::*;
 use sockeye_test_support::ws::{Pair, assert_sent_close, client_frame, drain, frames, start_time};
-use sockeye_ws::deflate::DeflateParams;
+use sockeye_ws::deflate::{DeflateConfig, DeflateParams};
 use sockeye_ws::frame::{OpCode, RSV1};
 use sockeye_ws::{CloseCode, Config, Connection, DataKind, Event, Message, ProtocolError};
 
+fn with_threshold(threshold: usize) -> DeflateConfig {
+    DeflateConfig::builder()
+        .threshold(threshold)
+        .build()
+        .unwrap()
+}
+
 fn pair(params: DeflateParams, threshold: usize) -> Pair {
     let mut p = Pair::default_config();
-    p.client.conn.enable_deflate(params, 6, threshold);
-    p.server.conn.enable_deflate(params, 6, threshold);
+    p.client
+        .conn
+        .enable_deflate(params, &with_threshold(threshold));
+    p.server
+        .conn
+        .enable_deflate(params, &with_threshold(threshold));
     p
 }
 
 fn server(params: DeflateParams) -> Connection {
     let mut s = Connection::server(Config::default(), start_time());
-    s.enable_deflate(params, 6, 0);
+    s.enable_deflate(params, &with_threshold(0));
     s
 }
 
@@ -28,7 +39,7 @@ fn compressed_client_frames(params: DeflateParams, msgs: &[(u8, &[u8])]) -> Vec<
         sockeye_test_support::ws::CountingMask::default(),
         start_time(),
     );
-    c.enable_deflate(params, 6, 0);
+    c.enable_deflate(params, &with_threshold(0));
     for (op, m) in msgs {
         match op {
             1 => c.send_text(std::str::from_utf8(m).unwrap()).unwrap(),
@@ -133,7 +144,7 @@ mod rfc7692_7_2_compression {
             .build()
             .unwrap();
         let mut s = Connection::server(config, start_time());
-        s.enable_deflate(DeflateParams::default(), 6, 0);
+        s.enable_deflate(DeflateParams::default(), &with_threshold(0));
         s.handle_data(start_time(), &input);
         let (events, sent, _) = drain(&mut s);
         assert!(

@@ -12,9 +12,9 @@ use crate::Role;
 use crate::close::{CloseCode, CloseFrame, MAX_CLOSE_REASON, truncate_reason};
 use crate::config::Config;
 #[cfg(feature = "deflate")]
-use crate::deflate::DeflateParams;
-#[cfg(feature = "deflate")]
 use crate::deflate::codec::{Deflater, InflateError, Inflater};
+#[cfg(feature = "deflate")]
+use crate::deflate::{DeflateConfig, DeflateParams};
 use crate::error::{ProtocolError, SendError};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, RSV1};
 use crate::mask::apply_mask;
@@ -163,6 +163,7 @@ pub struct Connection {
 struct Compression {
     params: DeflateParams,
     level: u32,
+    mem_level: u8,
     threshold: usize,
     /// Created on the first compressed message sent; dropped after each message when this
     /// end does not keep its context, so an idle connection holds no compressor.
@@ -284,15 +285,17 @@ impl Connection {
     }
 
     /// Turns on permessage-deflate (RFC 7692) with the parameters the opening handshake
-    /// agreed on (see [`deflate::negotiate`](crate::deflate::negotiate)). Messages of at
-    /// least `threshold` bytes are sent compressed at `level` (0–9); fragmented messages
-    /// are always compressed. Call before any data flows.
+    /// agreed on (see [`deflate::negotiate`](crate::deflate::negotiate)) and the local
+    /// choices of `config`: messages of at least its `threshold` are sent compressed at its
+    /// `level` and `mem_level`; fragmented messages are always compressed. Call before any
+    /// data flows.
     #[cfg(feature = "deflate")]
-    pub fn enable_deflate(&mut self, params: DeflateParams, level: u32, threshold: usize) {
+    pub fn enable_deflate(&mut self, params: DeflateParams, config: &DeflateConfig) {
         self.deflate = Some(Box::new(Compression {
             params,
-            level,
-            threshold,
+            level: config.level(),
+            mem_level: config.mem_level(),
+            threshold: config.threshold(),
             deflater: None,
             inflater: None,
             scratch: Vec::new(),
@@ -1043,10 +1046,10 @@ impl Connection {
             let compress = compress.unwrap_or(payload.len() >= c.threshold);
             if compress {
                 let (bits, no_takeover) = c.sending(self.role);
-                let level = c.level;
+                let (level, mem_level) = (c.level, c.mem_level);
                 let deflater = c
                     .deflater
-                    .get_or_insert_with(|| Deflater::new(bits, level, no_takeover));
+                    .get_or_insert_with(|| Deflater::new(bits, level, mem_level, no_takeover));
                 let mut scratch = std::mem::take(&mut c.scratch);
                 scratch.clear();
                 deflater.compress(payload, fin, &mut scratch);

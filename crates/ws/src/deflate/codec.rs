@@ -1,7 +1,10 @@
-//! The per-message compressor and decompressor (RFC 7692 §7.2), on `flate2` with the
-//! zlib-rs backend (raw deflate with a chosen window size).
+//! The per-message compressor and decompressor (RFC 7692 §7.2): raw deflate with a chosen
+//! window size. Decompression goes through `flate2` with its zlib-rs backend; compression
+//! uses zlib-rs' own safe API directly, because flate2 cannot set zlib's memory level,
+//! which sizes most of the compressor's memory.
 
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use flate2::{Decompress, FlushDecompress, Status};
+use zlib_rs::{Deflate, DeflateConfig, DeflateFlush};
 
 /// The four bytes a sync flush ends with; removed after compressing a message and put back
 /// before decompressing one (RFC 7692 §7.2.1, §7.2.2).
@@ -17,22 +20,35 @@ fn zlib_window(bits: u8) -> u8 {
     bits.clamp(9, 15)
 }
 
+/// The most output space offered to zlib per compression step.
+const DEFLATE_STEP: usize = 64 * 1024;
+
 /// Compresses outgoing messages.
 pub(crate) struct Deflater {
-    compress: Compress,
+    compress: Deflate,
     no_context_takeover: bool,
 }
 
 impl Deflater {
-    /// A compressor with a `window_bits` window (9–15; 8 is agreed to only as 9, see
-    /// negotiation) at `level` (0–9).
-    pub(crate) fn new(window_bits: u8, level: u32, no_context_takeover: bool) -> Self {
+    /// A compressor with a `window_bits` window (an agreed 8 compresses with 9: zlib's
+    /// matches never reach back further than the window less 262 bytes, so a 9-bit window
+    /// stays within 256 bytes; see the negotiation module), at `level` (0–9) and zlib
+    /// memory level `mem_level` (1–9).
+    pub(crate) fn new(
+        window_bits: u8,
+        level: u32,
+        mem_level: u8,
+        no_context_takeover: bool,
+    ) -> Self {
+        let config = DeflateConfig {
+            level: level.min(9) as i32,
+            // Negative: raw deflate, no zlib header (RFC 7692 §7.2.1).
+            window_bits: -i32::from(zlib_window(window_bits)),
+            mem_level: i32::from(mem_level.clamp(1, 9)),
+            ..DeflateConfig::default()
+        };
         Self {
-            compress: Compress::new_with_window_bits(
-                Compression::new(level.min(9)),
-                false,
-                zlib_window(window_bits),
-            ),
+            compress: Deflate::new_with_config(config),
             no_context_takeover,
         }
     }
@@ -44,19 +60,23 @@ impl Deflater {
         let start = out.len();
         let mut consumed = 0usize;
         loop {
-            if out.capacity() - out.len() < 64 {
-                out.reserve(input.len() / 2 + 64);
-            }
+            // Offer zlib a zeroed step of output space (no `unsafe` to skip the zeroing).
+            let len = out.len();
+            let step = (input.len() - consumed + 64).min(DEFLATE_STEP);
+            out.resize(len + step, 0);
             let before_in = self.compress.total_in();
+            let before_out = self.compress.total_out();
             // Sync flush so the fragment ends on a byte boundary (RFC 7692 §7.2.1).
-            // Invariant: deflate only fails on a misused stream, never on data.
+            // Invariant: a raw deflate stream only errors when misused, never on data.
             let _status = self
                 .compress
-                .compress_vec(&input[consumed..], out, FlushCompress::Sync)
+                .compress(&input[consumed..], &mut out[len..], DeflateFlush::SyncFlush)
                 .expect("deflate accepts any input");
             consumed += (self.compress.total_in() - before_in) as usize;
-            // The flush is complete once zlib leaves spare output space unused.
-            if consumed == input.len() && out.len() < out.capacity() {
+            let written = (self.compress.total_out() - before_out) as usize;
+            out.truncate(len + written);
+            // The flush is complete once zlib leaves output space unused.
+            if consumed == input.len() && written < step {
                 break;
             }
         }
@@ -241,7 +261,7 @@ mod tests {
 
     #[test]
     fn rfc7692_7_2_3_6_empty_message() {
-        let mut d = Deflater::new(15, 6, false);
+        let mut d = Deflater::new(15, 6, 8, false);
         let mut wire = Vec::new();
         d.compress(b"", true, &mut wire);
         assert_eq!(wire, [0x00]);
@@ -256,7 +276,7 @@ mod tests {
     fn empty_messages_with_context_takeover_keep_the_stream_in_step() {
         // Regression (proptest): an empty message after another compressed to nothing,
         // and the receiver's trailer then derailed the next message.
-        let mut d = Deflater::new(12, 6, false);
+        let mut d = Deflater::new(12, 6, 8, false);
         let mut i = Inflater::new(12, false);
         assert_eq!(round_trip(&mut d, &mut i, b"first"), b"first");
         let mut wire = Vec::new();
@@ -277,13 +297,13 @@ mod tests {
     #[test]
     fn context_takeover_shrinks_repeated_messages() {
         let msg = b"{\"event\":\"message\",\"room\":\"lobby\",\"text\":\"hello there\"}";
-        let mut d = Deflater::new(15, 6, false);
+        let mut d = Deflater::new(15, 6, 8, false);
         let mut first = Vec::new();
         d.compress(msg, true, &mut first);
         let mut second = Vec::new();
         d.compress(msg, true, &mut second);
         assert!(second.len() < first.len() / 2);
-        let mut d = Deflater::new(15, 6, true);
+        let mut d = Deflater::new(15, 6, 8, true);
         let (mut a, mut b) = (Vec::new(), Vec::new());
         d.compress(msg, true, &mut a);
         d.compress(msg, true, &mut b);
@@ -292,7 +312,7 @@ mod tests {
 
     #[test]
     fn a_bomb_stops_at_the_budget() {
-        let mut d = Deflater::new(15, 9, false);
+        let mut d = Deflater::new(15, 9, 8, false);
         let mut wire = Vec::new();
         d.compress(&vec![0u8; 10 << 20], true, &mut wire);
         assert!(wire.len() < 20_000);
@@ -307,7 +327,7 @@ mod tests {
 
     #[test]
     fn exactly_the_budget_is_fine() {
-        let mut d = Deflater::new(15, 6, false);
+        let mut d = Deflater::new(15, 6, 8, false);
         let mut wire = Vec::new();
         d.compress(&[7u8; 5000], true, &mut wire);
         let mut i = Inflater::new(15, false);
@@ -335,7 +355,7 @@ mod tests {
             takeover in any::<bool>(),
             cut in 0usize..3000,
         ) {
-            let mut d = Deflater::new(bits, 6, !takeover);
+            let mut d = Deflater::new(bits, 6, 8, !takeover);
             let mut i = Inflater::new(bits, !takeover);
             for m in &msgs {
                 prop_assert_eq!(&round_trip(&mut d, &mut i, m), m);

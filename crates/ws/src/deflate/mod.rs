@@ -8,6 +8,11 @@
 pub(crate) mod codec;
 pub mod negotiate;
 
+pub use negotiate::{
+    Agreement, DeflateConfig, DeflateConfigBuilder, DeflateConfigError, NegotiationError,
+    client_offers, negotiate_client, negotiate_server,
+};
+
 /// The parameters both ends agreed on for one connection (RFC 7692 §7.1).
 ///
 /// "Server" and "client" name the sender: `server_max_window_bits` bounds the LZ77 window
