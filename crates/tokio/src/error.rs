@@ -33,6 +33,11 @@ pub enum Error {
     /// A command the connection cannot carry out now (local misuse).
     #[error("send: {0}")]
     Send(#[from] SendError),
+    /// The server's permessage-deflate answer does not fit the client's offers (RFC 7692
+    /// §7); the connection was not used.
+    #[cfg(feature = "deflate")]
+    #[error("permessage-deflate: {0}")]
+    Deflate(sockeye_ws::deflate::NegotiationError),
     /// The host of a `wss://` URL is not a valid TLS server name.
     #[error("invalid tls server name {0:?}")]
     InvalidServerName(String),

@@ -18,6 +18,10 @@ pub struct ServerOptions {
     pub limits: HeadLimits,
     /// How long the client may take to send its request; `None` waits forever.
     pub handshake_timeout: Option<Duration>,
+    /// permessage-deflate: what the server agrees to when a client offers it; `None`
+    /// declines every offer. On by default.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<sockeye_ws::deflate::DeflateConfig>,
 }
 
 impl Default for ServerOptions {
@@ -26,6 +30,8 @@ impl Default for ServerOptions {
             config: Config::default(),
             limits: HeadLimits::default(),
             handshake_timeout: Some(Duration::from_secs(10)),
+            #[cfg(feature = "deflate")]
+            deflate: Some(sockeye_ws::deflate::DeflateConfig::default()),
         }
     }
 }
@@ -96,9 +102,10 @@ where
     };
     match decide(&request) {
         Ok(accept) => {
+            let (accept, deflate) = negotiate(&request, accept, options);
             let response = request.accept(&accept)?;
             stream.write_all(&response).await?;
-            let conn = sockeye_ws::Connection::server(options.config.clone(), now());
+            let conn = server_connection(options, deflate);
             Ok(WebSocketStream::from_parts(stream, conn, &leftover))
         }
         Err(rejection) => {
@@ -112,4 +119,54 @@ where
 async fn refuse<S: AsyncWrite + Unpin>(stream: &mut S, response: &[u8]) {
     let _ = stream.write_all(response).await;
     let _ = stream.shutdown().await;
+}
+
+/// What permessage-deflate agreement, if any, goes with an accepted request; the
+/// application's own `Sec-WebSocket-Extensions` answer, if it gave one, wins.
+#[cfg(feature = "deflate")]
+pub(crate) type Agreed = Option<sockeye_ws::deflate::DeflateParams>;
+#[cfg(not(feature = "deflate"))]
+pub(crate) type Agreed = ();
+
+#[cfg(feature = "deflate")]
+pub(crate) fn negotiate(
+    request: &Request,
+    accept: Accept,
+    options: &ServerOptions,
+) -> (Accept, Agreed) {
+    let Some(config) = &options.deflate else {
+        return (accept, None);
+    };
+    if accept.extensions().is_some() {
+        return (accept, None);
+    }
+    match sockeye_ws::deflate::negotiate_server(request.extensions(), config) {
+        Some(agreement) => (
+            accept.with_extensions(agreement.response.to_string()),
+            Some(agreement.params),
+        ),
+        None => (accept, None),
+    }
+}
+
+#[cfg(not(feature = "deflate"))]
+pub(crate) fn negotiate(
+    _request: &Request,
+    accept: Accept,
+    _options: &ServerOptions,
+) -> (Accept, Agreed) {
+    (accept, ())
+}
+
+/// The server connection, with permessage-deflate on when it was agreed.
+pub(crate) fn server_connection(options: &ServerOptions, agreed: Agreed) -> sockeye_ws::Connection {
+    #[allow(unused_mut)] // mutated only with the deflate feature
+    let mut conn = sockeye_ws::Connection::server(options.config.clone(), now());
+    #[cfg(feature = "deflate")]
+    if let (Some(params), Some(config)) = (agreed, &options.deflate) {
+        conn.enable_deflate(params, config);
+    }
+    #[cfg(not(feature = "deflate"))]
+    let () = agreed;
+    conn
 }

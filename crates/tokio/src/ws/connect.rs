@@ -26,6 +26,9 @@ pub struct ClientOptions {
     /// [`default_client_tls`](super::default_client_tls) (Mozilla roots).
     #[cfg(feature = "rustls")]
     pub tls: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>,
+    /// permessage-deflate: what the client offers; `None` offers nothing. On by default.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<sockeye_ws::deflate::DeflateConfig>,
 }
 
 impl Default for ClientOptions {
@@ -36,6 +39,8 @@ impl Default for ClientOptions {
             handshake_timeout: Some(Duration::from_secs(30)),
             #[cfg(feature = "rustls")]
             tls: None,
+            #[cfg(feature = "deflate")]
+            deflate: Some(sockeye_ws::deflate::DeflateConfig::default()),
         }
     }
 }
@@ -141,6 +146,16 @@ async fn handshake<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    #[cfg(feature = "deflate")]
+    let request = match &options.deflate {
+        // Unless the application offered extensions itself.
+        Some(config) if request.extensions().is_empty() => {
+            sockeye_ws::deflate::client_offers(config)
+                .into_iter()
+                .try_fold(request, |r, offer| r.with_extension(offer))?
+        }
+        _ => request,
+    };
     let mut handshake = ClientHandshake::with_limits(request, nonce(), options.limits);
     stream.write_all(&handshake.request_bytes()).await?;
     let mut buf = vec![0u8; 4096];
@@ -154,8 +169,18 @@ where
             consumed,
         } = handshake.handle_data(&buf[..n])?
         {
-            let conn =
+            #[allow(unused_mut)] // mutated only with the deflate feature
+            let mut conn =
                 sockeye_ws::Connection::client(options.config.clone(), OsMasks::new(), now());
+            #[cfg(feature = "deflate")]
+            if let Some(config) = &options.deflate {
+                // RFC 7692 §7: a response the offers do not allow fails the connection.
+                match sockeye_ws::deflate::negotiate_client(accepted.extensions(), config) {
+                    Ok(Some(params)) => conn.enable_deflate(params, config),
+                    Ok(None) => {}
+                    Err(e) => return Err(Error::Deflate(e)),
+                }
+            }
             let ws = WebSocketStream::from_parts(stream, conn, &buf[consumed..n]);
             return Ok((ws, accepted));
         }

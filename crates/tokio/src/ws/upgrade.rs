@@ -4,10 +4,10 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
+use sockeye_ws::Connection;
 use sockeye_ws::handshake::{Accept, Rejection, Request};
-use sockeye_ws::{Config, Connection};
 
-use super::stream::{WebSocketStream, now};
+use super::stream::WebSocketStream;
 use crate::error::Error;
 
 /// The transport of a WebSocket upgraded from hyper.
@@ -56,11 +56,12 @@ where
         Ok(accept) => accept,
         Err(rejection) => return refuse(rejection),
     };
+    let (accept, agreed) = super::accept::negotiate(&checked, accept, options);
     match checked.accept_http(&accept) {
         Ok(response) => {
             let pending = PendingUpgrade {
                 on_upgrade: hyper::upgrade::on(request),
-                config: options.config.clone(),
+                conn: super::accept::server_connection(options, agreed),
             };
             (response.map(|()| Full::default()), Some(pending))
         }
@@ -79,7 +80,7 @@ where
 #[derive(Debug)]
 pub struct PendingUpgrade {
     on_upgrade: OnUpgrade,
-    config: Config,
+    conn: Connection,
 }
 
 impl IntoFuture for PendingUpgrade {
@@ -92,11 +93,10 @@ impl IntoFuture for PendingUpgrade {
                 .on_upgrade
                 .await
                 .map_err(|e| Error::Io(std::io::Error::other(e)))?;
-            let conn = Connection::server(self.config, now());
             // hyper keeps bytes it read past the request inside `Upgraded`.
             Ok(WebSocketStream::from_parts(
                 TokioIo::new(upgraded),
-                conn,
+                self.conn,
                 &[],
             ))
         })
