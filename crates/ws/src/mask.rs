@@ -21,45 +21,33 @@
 /// assert_eq!(&data, b"Hello");
 /// ```
 pub fn apply_mask(buf: &mut [u8], mask: [u8; 4], offset: usize) {
-    let mask = rotate(mask, offset);
-    if buf.len() < 8 {
-        apply_bytes(buf, mask);
-        return;
-    }
-    let word = u64::from_ne_bytes([
-        mask[0], mask[1], mask[2], mask[3], mask[0], mask[1], mask[2], mask[3],
-    ]);
-    let mut block = [0u8; 64];
-    for (i, b) in block.iter_mut().enumerate() {
-        *b = mask[i % 4];
-    }
-    let mut blocks = buf.chunks_exact_mut(64);
-    for chunk in &mut blocks {
-        for (b, m) in chunk.iter_mut().zip(block.iter()) {
-            *b ^= m;
+    // Rotate as an integer, splat the key as a u64, build the 64-byte block only
+    // when there is a block to XOR.
+    let key = u32::from_le_bytes(mask).rotate_right(8 * (offset % 4) as u32);
+    let m = key.to_le_bytes();
+    let word = u64::from(key) | (u64::from(key) << 32);
+    let mut rest = buf;
+    if rest.len() >= 64 {
+        let mut block = [0u8; 64];
+        for c in block.chunks_exact_mut(8) {
+            c.copy_from_slice(&word.to_le_bytes());
         }
+        let mut blocks = rest.chunks_exact_mut(64);
+        for chunk in &mut blocks {
+            for (b, k) in chunk.iter_mut().zip(block.iter()) {
+                *b ^= k;
+            }
+        }
+        rest = blocks.into_remainder();
     }
-    // 64 and 8 are multiples of 4, so every remaining chunk starts at mask phase 0.
-    let rest = blocks.into_remainder();
     let mut words = rest.chunks_exact_mut(8);
     for chunk in &mut words {
         let mut w = [0u8; 8];
         w.copy_from_slice(chunk);
-        chunk.copy_from_slice(&(u64::from_ne_bytes(w) ^ word).to_ne_bytes());
+        chunk.copy_from_slice(&(u64::from_le_bytes(w) ^ word).to_le_bytes());
     }
-    apply_bytes(words.into_remainder(), mask);
-}
-
-/// The key as seen from byte `offset` of the payload.
-fn rotate(mask: [u8; 4], offset: usize) -> [u8; 4] {
-    let mut m = mask;
-    m.rotate_left(offset % 4);
-    m
-}
-
-fn apply_bytes(buf: &mut [u8], mask: [u8; 4]) {
-    for (b, m) in buf.iter_mut().zip(mask.iter().cycle()) {
-        *b ^= m;
+    for (b, k) in words.into_remainder().iter_mut().zip(m.iter().cycle()) {
+        *b ^= k;
     }
 }
 

@@ -41,6 +41,20 @@ impl Utf8Validator {
             }
             data = rest;
         }
+        // Short all-ASCII pieces need no validator call (simdutf8 hands anything
+        // under 64 bytes to core::str::from_utf8); longer ones try the faster `basic`
+        // validator first and only run `compat` (which locates a cut code point) on failure.
+        if data.len() < 64 {
+            let mut acc = 0u8;
+            for b in data {
+                acc |= b;
+            }
+            if acc < 0x80 {
+                return Ok(());
+            }
+        } else if simdutf8::basic::from_utf8(data).is_ok() {
+            return Ok(());
+        }
         match simdutf8::compat::from_utf8(data) {
             Ok(_) => Ok(()),
             Err(e) if e.error_len().is_none() => {

@@ -206,6 +206,9 @@ enum Recv {
     /// and, for text, validated.
     Payload {
         header: FrameHeader,
+        /// Header bytes still at the front of `rbuf`: the frame leaves the buffer whole,
+        /// with one `split_to`, when its payload is complete.
+        hlen: usize,
         len: usize,
         done: usize,
         text: bool,
@@ -603,7 +606,6 @@ impl Connection {
                         Ok(len) => len,
                         Err(e) => return self.fail(e),
                     };
-                    self.rbuf.advance(consumed);
                     if header.opcode == OpCode::Text {
                         self.recv_utf8.reset();
                     }
@@ -636,6 +638,7 @@ impl Connection {
                     };
                     self.recv = Recv::Payload {
                         header,
+                        hlen: consumed,
                         len,
                         done: 0,
                         text,
@@ -644,19 +647,20 @@ impl Connection {
                 }
                 Recv::Payload {
                     header,
+                    hlen,
                     len,
                     done,
                     text,
                     compressed,
                 } => {
-                    let avail = self.rbuf.len().min(len);
+                    let avail = (self.rbuf.len() - hlen).min(len);
                     if avail > done {
-                        let fresh = &mut self.rbuf[done..avail];
+                        let fresh = &mut self.rbuf[hlen + done..hlen + avail];
                         if let Some(mask) = header.mask {
                             apply_mask(fresh, mask, done);
                         }
                         if compressed {
-                            if let Err(e) = self.inflate_fresh(done, avail) {
+                            if let Err(e) = self.inflate_fresh(hlen + done, hlen + avail) {
                                 return self.fail(e);
                             }
                         } else if text && self.recv_utf8.feed(fresh).is_err() {
@@ -665,6 +669,7 @@ impl Connection {
                         }
                         self.recv = Recv::Payload {
                             header,
+                            hlen,
                             len,
                             done: avail,
                             text,
@@ -677,10 +682,11 @@ impl Connection {
                     self.recv = Recv::Header;
                     if compressed {
                         // Inflated already; the compressed bytes are no longer needed.
-                        self.rbuf.advance(len);
+                        self.rbuf.advance(hlen + len);
                         self.on_compressed_frame(header.fin);
                     } else {
-                        let payload = self.rbuf.split_to(len).freeze();
+                        let mut payload = self.rbuf.split_to(hlen + len).freeze();
+                        payload.advance(hlen);
                         self.on_frame(header, text, payload);
                     }
                     if self.input_done {
