@@ -1027,7 +1027,17 @@ fn time(run: &mut Run<'_>, iters: usize) -> f64 {
 }
 
 fn main() {
-    let cases = cases();
+    // `SOCKEYE_BENCH_CASES=16,128` keeps only the cases whose name contains one of the
+    // comma-separated words (for quick profiling loops; the recorded table uses all cases).
+    let filter = std::env::var("SOCKEYE_BENCH_CASES").ok();
+    let cases: Vec<Case> = cases()
+        .into_iter()
+        .filter(|c| {
+            filter
+                .as_deref()
+                .is_none_or(|f| f.split(",").any(|w| c.id.contains(w)))
+        })
+        .collect();
     for case in &cases {
         check(case);
     }

@@ -7,6 +7,7 @@
 
 use futures_util::StreamExt;
 use sockeye_tokio::sockeye_ws::Config;
+use sockeye_tokio::sockeye_ws::deflate::DeflateConfig;
 use sockeye_tokio::sockeye_ws::handshake::ClientRequest;
 use sockeye_tokio::ws::{self, ClientOptions};
 
@@ -17,11 +18,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .next()
         .unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
     let agent = args.next().unwrap_or_else(|| "sockeye".to_owned());
+    // The fuzzing server's 13.x cases agree to request `client_no_context_takeover` only
+    // from a client that offered it (Autobahn reads the offer's parameter as "supports
+    // it"), so this driver offers it, together with a bare `client_max_window_bits`. The
+    // hint binds our client to compress without context takeover in every case.
     let options = ClientOptions {
         config: Config::builder()
             .max_frame_size(16 << 20)
             .max_message_size(64 << 20)
             .build()?,
+        deflate: Some(
+            DeflateConfig::builder()
+                .client_no_context_takeover(true)
+                .build()?,
+        ),
         ..ClientOptions::default()
     };
 
