@@ -190,11 +190,25 @@ impl FrameHeader {
         n
     }
 
-    /// Appends the encoded header to `out`.
+    /// Appends the encoded header to `out`, byte by byte rather than through a scratch
+    /// array: a small frame's header is two pushes (this is on every send).
     pub fn encode_to(&self, out: &mut Vec<u8>) {
-        let mut buf = [0u8; MAX_HEADER_LEN];
-        let n = self.encode(&mut buf);
-        out.extend_from_slice(&buf[..n]);
+        let b0 = (u8::from(self.fin) << 7) | ((self.rsv & 0b111) << 4) | self.opcode.as_u8();
+        let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
+        match self.payload_len {
+            len @ 0..=125 => out.extend_from_slice(&[b0, mask_bit | len as u8]),
+            len @ 126..=0xffff => {
+                let [hi, lo] = (len as u16).to_be_bytes();
+                out.extend_from_slice(&[b0, mask_bit | 126, hi, lo]);
+            }
+            len => {
+                out.extend_from_slice(&[b0, mask_bit | 127]);
+                out.extend_from_slice(&len.to_be_bytes());
+            }
+        }
+        if let Some(mask) = self.mask {
+            out.extend_from_slice(&mask);
+        }
     }
 }
 
@@ -241,6 +255,9 @@ mod tests {
                 assert_eq!(FrameHeader::decode(&out[..cut]), Ok(None), "{len} {cut}");
             }
             assert_eq!(FrameHeader::decode(&out[..n]), Ok(Some((h, n))));
+            let mut vec = Vec::new();
+            h.encode_to(&mut vec);
+            assert_eq!(vec, &out[..n]);
         }
     }
 

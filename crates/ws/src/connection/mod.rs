@@ -313,6 +313,15 @@ impl Connection {
         false
     }
 
+    /// The permessage-deflate parameters given to
+    /// [`enable_deflate`](Self::enable_deflate), as the opening handshake agreed them
+    /// (RFC 7692 §7.1); `None` while permessage-deflate is off. They do not change for the
+    /// life of the connection.
+    #[cfg(feature = "deflate")]
+    pub fn deflate_params(&self) -> Option<DeflateParams> {
+        self.deflate.as_ref().map(|c| c.params)
+    }
+
     // ----- getters -----
 
     /// Which end this is.
@@ -1096,6 +1105,8 @@ impl Connection {
             mask,
             payload_len: payload.len() as u64,
         };
+        self.out
+            .reserve(crate::frame::MAX_HEADER_LEN + payload.len());
         header.encode_to(&mut self.out);
         let start = self.out.len();
         self.out.extend_from_slice(payload);
