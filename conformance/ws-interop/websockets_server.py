@@ -8,15 +8,27 @@ websockets"; on "fragments-please" sends 1 MiB of binary (byte i is i % 251) in 
 fragments; on "ping-me" pings and answers "pong ok" once the pong with the same payload
 arrived; on "last-close" answers "CODE REASON" of the last closing handshake a client
 started with a code other than 1000.
+
+permessage-deflate: websockets' default (both windows 12 bits) except on /deflate, where
+the query is a parameter set (`/deflate?server_no_context_takeover&client_max_window_bits=9`)
+that configures a ServerPerMessageDeflateFactory with exactly those parameters. There,
+"deflate-params" is answered with the parameters the connection's PerMessageDeflate
+extension uses, as JSON ("null" if none was agreed).
 """
 
 import asyncio
+import json
 import ssl
 import sys
 from http import HTTPStatus
+from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosedError
+from websockets.extensions.permessage_deflate import (
+    PerMessageDeflate,
+    ServerPerMessageDeflateFactory,
+)
 
 MIB = 1 << 20
 FRAGMENT = 64 << 10
@@ -27,6 +39,31 @@ last_close = "none"
 def process_request(connection, request):
     if request.path == "/forbidden":
         return connection.respond(HTTPStatus.FORBIDDEN, "forbidden by websockets\n")
+    url = urlsplit(request.path)
+    if url.path == "/deflate":
+        query = parse_qs(url.query, keep_blank_values=True)
+        bits = query.get
+        factory = ServerPerMessageDeflateFactory(
+            server_no_context_takeover="server_no_context_takeover" in query,
+            client_no_context_takeover="client_no_context_takeover" in query,
+            server_max_window_bits=int(bits("server_max_window_bits", [0])[0]) or None,
+            client_max_window_bits=int(bits("client_max_window_bits", [0])[0]) or None,
+        )
+        # The extensions the handshake negotiates are the protocol's, read after this hook.
+        connection.protocol.available_extensions = [factory]
+    return None
+
+
+def agreed_params(ws):
+    """The parameters of the connection's permessage-deflate, from the server's side."""
+    for ext in ws.protocol.extensions:
+        if isinstance(ext, PerMessageDeflate):
+            return {
+                "server_no_context_takeover": ext.local_no_context_takeover,
+                "client_no_context_takeover": ext.remote_no_context_takeover,
+                "server_max_window_bits": ext.local_max_window_bits,
+                "client_max_window_bits": ext.remote_max_window_bits,
+            }
     return None
 
 
@@ -40,7 +77,9 @@ async def handler(ws):
     global last_close
     try:
         async for message in ws:
-            if message == "close-me":
+            if message == "deflate-params":
+                await ws.send(json.dumps(agreed_params(ws), separators=(",", ":")))
+            elif message == "close-me":
                 await ws.close(4001, "bye from websockets")
             elif message == "fragments-please":
                 payload = bytes(i % 251 for i in range(MIB))

@@ -9,6 +9,13 @@
 // fragments; on "ping-me" pings and answers "pong ok" once the pong with the same payload
 // arrived; on "last-close" answers "CODE REASON" of the last closing handshake a client
 // started with a code other than 1000.
+//
+// permessage-deflate: off (ws' default) except on /deflate, where the query is a parameter
+// set (`/deflate?server_no_context_takeover&client_max_window_bits=9`) that configures
+// ws' perMessageDeflate (serverNoContextTakeover, clientNoContextTakeover,
+// serverMaxWindowBits, clientMaxWindowBits; threshold 0: every message compressed). There,
+// "deflate-params" is answered with the agreed parameters as JSON, read from the
+// Sec-WebSocket-Extensions answer ws sent ("null" if it agreed to none).
 
 const fs = require('fs');
 const http = require('http');
@@ -27,21 +34,78 @@ server.on('request', (req, res) => {
   res.end('websocket only\n');
 });
 
-const wss = new WebSocket.WebSocketServer({
-  server,
+const options = {
+  noServer: true,
   maxPayload: 16 * MIB,
   handleProtocols: (protocols) => (protocols.has('sockeye.test') ? 'sockeye.test' : false),
   verifyClient: (info, done) =>
     info.req.url === '/forbidden' ? done(false, 403, 'forbidden by ws\n') : done(true),
+};
+const wss = new WebSocket.WebSocketServer(options);
+wss.on('connection', onConnection);
+
+// One server per parameter set: perMessageDeflate is a server-wide option.
+const deflateServers = new Map();
+// The Sec-WebSocket-Extensions answer sent to each request.
+const answers = new WeakMap();
+
+function deflateServer(query) {
+  let server = deflateServers.get(query.toString());
+  if (!server) {
+    const bits = (name) => (query.has(name) ? Number(query.get(name)) : undefined);
+    const perMessageDeflate = { threshold: 0 };
+    if (query.has('server_no_context_takeover')) perMessageDeflate.serverNoContextTakeover = true;
+    if (query.has('client_no_context_takeover')) perMessageDeflate.clientNoContextTakeover = true;
+    if (query.has('server_max_window_bits')) {
+      perMessageDeflate.serverMaxWindowBits = bits('server_max_window_bits');
+    }
+    if (query.has('client_max_window_bits')) {
+      perMessageDeflate.clientMaxWindowBits = bits('client_max_window_bits');
+    }
+    server = new WebSocket.WebSocketServer({ ...options, perMessageDeflate });
+    server.on('headers', (headers, req) => {
+      const line = headers.find((h) => /^sec-websocket-extensions:/i.test(h));
+      answers.set(req, line ? line.slice(line.indexOf(':') + 1).trim() : null);
+    });
+    server.on('connection', onConnection);
+    deflateServers.set(query.toString(), server);
+  }
+  return server;
+}
+
+server.on('upgrade', (req, socket, head) => {
+  const url = new URL(req.url, 'http://127.0.0.1');
+  const target = url.pathname === '/deflate' ? deflateServer(url.searchParams) : wss;
+  target.handleUpgrade(req, socket, head, (ws) => target.emit('connection', ws, req));
 });
+
+// The parameters of a permessage-deflate answer, windows defaulting to 15 (RFC 7692 §7.1).
+function agreedParams(answer) {
+  if (!answer) return null;
+  const params = new Map(
+    answer
+      .split(',')[0]
+      .split(';')
+      .slice(1)
+      .map((p) => p.trim().split('=')),
+  );
+  return {
+    server_no_context_takeover: params.has('server_no_context_takeover'),
+    client_no_context_takeover: params.has('client_no_context_takeover'),
+    server_max_window_bits: Number(params.get('server_max_window_bits') || 15),
+    client_max_window_bits: Number(params.get('client_max_window_bits') || 15),
+  };
+}
 
 let lastClose = 'none';
 
-wss.on('connection', (ws) => {
+function onConnection(ws, req) {
   let weClosed = false;
   ws.on('message', (data, isBinary) => {
     const text = isBinary ? null : data.toString('utf8');
-    if (text === 'close-me') {
+    if (text === 'deflate-params') {
+      ws.send(JSON.stringify(agreedParams(answers.get(req))));
+    } else if (text === 'close-me') {
       weClosed = true;
       ws.close(4001, 'bye from ws');
     } else if (text === 'fragments-please') {
@@ -68,7 +132,7 @@ wss.on('connection', (ws) => {
     if (!weClosed && code !== 1000) lastClose = `${code} ${reason.toString('utf8')}`;
   });
   ws.on('error', (e) => console.error(`connection error: ${e.message}`));
-});
+}
 
 server.listen(0, '127.0.0.1', () => {
   console.log(`listening ${server.address().port}`);

@@ -2,7 +2,7 @@
 //! `conformance/ws-interop.sh`.
 //!
 //! `cargo run -p sockeye-tokio --example ws_interop_client -- URL [--ca CERT.pem]
-//! [--close-reason TEXT]`
+//! [--close-reason TEXT] [--deflate SET...]`
 //!
 //! `URL` is the server's root (`ws://127.0.0.1:PORT` or `wss://…`); `--ca` trusts that
 //! certificate (and nothing else) for `wss://`; `--close-reason` is the reason the server
@@ -13,13 +13,30 @@
 //!
 //! Prints one `PASS name` or `FAIL name: why` line per scenario and exits non-zero if any
 //! failed. Each scenario runs on its own connection, bounded by a timeout.
+//!
+//! With `--deflate`, the remaining arguments are permessage-deflate parameter sets written
+//! as in the extension header (`server_no_context_takeover; client_max_window_bits=9`, or
+//! an empty string for none), and only those scenarios run, over `ws://`. For each set the
+//! client connects to `/deflate?server_no_context_takeover&client_max_window_bits=9`
+//! (the set as a query; the peer configures its permessage-deflate with it) offering the
+//! same set, with every message compressed (threshold 0). It checks that both ends agreed
+//! on exactly those parameters (ours from the connection, the peer's from its answer to
+//! `deflate-params`), round-trips 48 messages (16 B to 64 KiB, JSON-like text and binary,
+//! four rounds on one connection so context takeover matters), and counts RSV1 on every
+//! data message in both directions from the frame headers on the wire (a tap on the
+//! transport, `support/frame_tap.rs`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "support/frame_tap.rs"]
+mod frame_tap;
+
+use frame_tap::{FrameCounts, FrameTap};
 use futures_util::StreamExt;
 use http::StatusCode;
 use sockeye_tokio::Error;
+use sockeye_tokio::sockeye_ws::deflate::{DeflateConfig, DeflateParams};
 use sockeye_tokio::sockeye_ws::handshake::{
     ClientHandshake, ClientRequest, Progress, ResponseError,
 };
@@ -48,6 +65,8 @@ struct Peer {
     url: String,
     options: ClientOptions,
     close_reason: String,
+    /// With `--deflate`: the parameter sets to run, and nothing else.
+    deflate_sets: Option<Vec<ParamSet>>,
 }
 
 #[tokio::main]
@@ -56,11 +75,36 @@ async fn main() -> std::process::ExitCode {
         Ok(peer) => peer,
         Err(e) => {
             eprintln!("{e}");
-            eprintln!("usage: ws_interop_client URL [--ca CERT.pem] [--close-reason TEXT]");
+            eprintln!(
+                "usage: ws_interop_client URL [--ca CERT.pem] [--close-reason TEXT] \
+                 [--deflate SET...]"
+            );
             return std::process::ExitCode::from(2);
         }
     };
     let mut failed = 0;
+    if let Some(sets) = &peer.deflate_sets {
+        for set in sets {
+            let name = format!("permessage-deflate: {set}");
+            let outcome =
+                match tokio::time::timeout(SCENARIO_TIMEOUT, deflate_set(&peer, set)).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(format!("timed out after {SCENARIO_TIMEOUT:?}")),
+                };
+            match outcome {
+                Ok(detail) => println!("PASS {name} ({detail})"),
+                Err(why) => {
+                    failed += 1;
+                    println!("FAIL {name}: {why}");
+                }
+            }
+        }
+        return if failed == 0 {
+            std::process::ExitCode::SUCCESS
+        } else {
+            std::process::ExitCode::FAILURE
+        };
+    }
     macro_rules! scenario {
         ($name:literal, $run:expr) => {
             let outcome = match tokio::time::timeout(SCENARIO_TIMEOUT, $run).await {
@@ -111,7 +155,13 @@ fn parse_args() -> Result<Peer, String> {
         ..ClientOptions::default()
     };
     let mut close_reason = "bye".to_owned();
+    let mut deflate_sets = None;
     while let Some(flag) = args.next() {
+        if flag == "--deflate" {
+            let sets = args.by_ref().map(|s| ParamSet::parse(&s));
+            deflate_sets = Some(sets.collect::<Result<Vec<_>, _>>()?);
+            break;
+        }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--ca" => options.tls = Some(trusting(&value)?),
@@ -123,6 +173,7 @@ fn parse_args() -> Result<Peer, String> {
         url: url.trim_end_matches('/').to_owned(),
         options,
         close_reason,
+        deflate_sets,
     })
 }
 
@@ -399,7 +450,7 @@ async fn receive(client: &mut Client) -> Result<Message, String> {
 }
 
 /// Reads until the stream ends; any message or error on the way is a failure.
-async fn drain(client: &mut Client) -> Outcome {
+async fn drain<S: AsyncRead + AsyncWrite + Unpin>(client: &mut WebSocketStream<S>) -> Outcome {
     match client.next().await {
         None => Ok(()),
         Some(Ok(m)) => Err(format!("unexpected message of {} bytes", m.len())),
@@ -407,7 +458,9 @@ async fn drain(client: &mut Client) -> Outcome {
     }
 }
 
-async fn close_normally(client: &mut Client) -> Outcome {
+async fn close_normally<S: AsyncRead + AsyncWrite + Unpin>(
+    client: &mut WebSocketStream<S>,
+) -> Outcome {
     client
         .close(CloseCode::NORMAL, "")
         .await
@@ -415,6 +468,299 @@ async fn close_normally(client: &mut Client) -> Outcome {
     drain(client).await?;
     let echoed = client.close_frame().ok_or("no Close frame came back")?;
     expect_eq("echoed close code", echoed.code, CloseCode::NORMAL)
+}
+
+/// A permessage-deflate parameter set: what the client offers and the peer's server is
+/// configured with; a window left out is 15 bits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct ParamSet {
+    server_no_context_takeover: bool,
+    client_no_context_takeover: bool,
+    server_max_window_bits: Option<u8>,
+    client_max_window_bits: Option<u8>,
+}
+
+impl ParamSet {
+    /// Parses `name; name=value; …` (the extension header's parameter syntax).
+    fn parse(text: &str) -> Result<Self, String> {
+        let mut set = Self::default();
+        for param in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, value) = match param.split_once('=') {
+                Some((name, value)) => (name.trim(), Some(value.trim())),
+                None => (param, None),
+            };
+            let bits = || -> Result<u8, String> {
+                value
+                    .and_then(|v| v.parse().ok())
+                    .filter(|b| (8..=15).contains(b))
+                    .ok_or(format!("{param}: a window of 8 to 15 bits is needed"))
+            };
+            match name {
+                "server_no_context_takeover" if value.is_none() => {
+                    set.server_no_context_takeover = true;
+                }
+                "client_no_context_takeover" if value.is_none() => {
+                    set.client_no_context_takeover = true;
+                }
+                "server_max_window_bits" => set.server_max_window_bits = Some(bits()?),
+                "client_max_window_bits" => set.client_max_window_bits = Some(bits()?),
+                _ => return Err(format!("unknown parameter set element {param:?}")),
+            }
+        }
+        Ok(set)
+    }
+
+    /// The parameters, `name` or `name=value`, in header order.
+    fn params(&self) -> Vec<String> {
+        let mut params = Vec::new();
+        if self.server_no_context_takeover {
+            params.push("server_no_context_takeover".to_owned());
+        }
+        if self.client_no_context_takeover {
+            params.push("client_no_context_takeover".to_owned());
+        }
+        if let Some(bits) = self.server_max_window_bits {
+            params.push(format!("server_max_window_bits={bits}"));
+        }
+        if let Some(bits) = self.client_max_window_bits {
+            params.push(format!("client_max_window_bits={bits}"));
+        }
+        params
+    }
+
+    /// The peer's resource for this set: `/deflate?name&name=value`.
+    fn path(&self) -> String {
+        match self.params() {
+            p if p.is_empty() => "/deflate".to_owned(),
+            p => format!("/deflate?{}", p.join("&")),
+        }
+    }
+
+    /// Our client's configuration: it offers exactly this set and compresses everything.
+    fn client_config(&self) -> Result<DeflateConfig, String> {
+        DeflateConfig::builder()
+            .server_no_context_takeover(self.server_no_context_takeover)
+            .client_no_context_takeover(self.client_no_context_takeover)
+            .server_max_window_bits(self.server_max_window_bits.unwrap_or(15))
+            .client_max_window_bits(self.client_max_window_bits.unwrap_or(15))
+            .threshold(0)
+            .build()
+            .map_err(|e| e.to_string())
+    }
+
+    /// The parameters both ends must agree on.
+    fn expected(&self) -> DeflateParams {
+        DeflateParams {
+            server_no_context_takeover: self.server_no_context_takeover,
+            client_no_context_takeover: self.client_no_context_takeover,
+            server_max_window_bits: self.server_max_window_bits.unwrap_or(15),
+            client_max_window_bits: self.client_max_window_bits.unwrap_or(15),
+        }
+    }
+}
+
+impl std::fmt::Display for ParamSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.params() {
+            p if p.is_empty() => f.write_str("no parameters"),
+            p => f.write_str(&p.join("; ")),
+        }
+    }
+}
+
+/// Sizes of the messages of one round, each sent as text and as binary.
+const DEFLATE_SIZES: [usize; 6] = [16, 64, 256, 1024, 16 << 10, 64 << 10];
+/// Rounds of messages on one connection: later rounds compress against earlier ones when
+/// context takeover is on, and must not when it is off.
+const DEFLATE_ROUNDS: usize = 4;
+
+/// One parameter set against a peer's server configured with it: negotiation, round trips
+/// and RSV1 on the wire. On success, says how well each direction compressed.
+async fn deflate_set(peer: &Peer, set: &ParamSet) -> Result<String, String> {
+    let request = peer.request(&set.path())?;
+    if request.is_secure() {
+        return Err("--deflate runs over ws:// only".to_owned());
+    }
+    let options = ClientOptions {
+        deflate: Some(set.client_config()?),
+        ..peer.options.clone()
+    };
+    let tcp = TcpStream::connect((request.host(), request.port()))
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+    let (mut client, _) = ws::client_handshake(FrameTap::new(tcp), request, &options)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let expected = set.expected();
+    expect_eq(
+        "parameters we agreed",
+        client.connection().deflate_params(),
+        Some(expected),
+    )?;
+
+    let corpus = deflate_corpus();
+    let mut plain = 0;
+    for (i, message) in corpus.iter().enumerate() {
+        client
+            .send(message.clone())
+            .await
+            .map_err(|e| format!("send {i}: {e}"))?;
+        let echo = match client.next().await {
+            Some(Ok(echo)) => echo,
+            Some(Err(e)) => return Err(format!("message {i} ({} bytes): {e}", message.len())),
+            None => return Err(format!("the connection ended before echo {i}")),
+        };
+        if &echo != message {
+            return Err(format!(
+                "echo {i} differs: {:?} of {} bytes, sent {:?} of {}",
+                echo.kind(),
+                echo.len(),
+                message.kind(),
+                message.len()
+            ));
+        }
+        plain += message.len() as u64;
+    }
+
+    client
+        .send(Message::from("deflate-params"))
+        .await
+        .map_err(|e| format!("send deflate-params: {e}"))?;
+    let answer = match client.next().await {
+        Some(Ok(Message::Text(t))) => t.as_str().to_owned(),
+        other => return Err(format!("deflate-params answered with {other:?}")),
+    };
+    expect_eq(
+        "parameters the peer agreed",
+        answer.as_str(),
+        params_json(&expected).as_str(),
+    )?;
+
+    // Every data message, the deflate-params exchange included, went in one frame with
+    // RSV1 set.
+    let messages = corpus.len() as u64 + 1;
+    let (sent, received) = (client.get_ref().sent(), client.get_ref().received());
+    for (direction, counts) in [("sent", sent), ("received", received)] {
+        expect_eq(
+            &format!("data messages {direction}, with RSV1, in frames"),
+            (counts.messages, counts.compressed, counts.frames),
+            (messages, messages, messages),
+        )?;
+    }
+    close_normally(&mut client).await?;
+    Ok(format!(
+        "{} messages each way; on the wire: sent {}, received {}",
+        corpus.len(),
+        ratio(plain, sent),
+        ratio(plain, received),
+    ))
+}
+
+/// The messages of a parameter-set run: [`DEFLATE_ROUNDS`] rounds of every size in
+/// [`DEFLATE_SIZES`], as JSON-like text and as binary.
+fn deflate_corpus() -> Vec<Message> {
+    let mut corpus = Vec::new();
+    for _ in 0..DEFLATE_ROUNDS {
+        for size in DEFLATE_SIZES {
+            let seq = corpus.len() as u32;
+            corpus.push(Message::from(json_text(seq, size)));
+            corpus.push(Message::from(binary_records(seq + 1, size)));
+        }
+    }
+    corpus
+}
+
+/// Chat-like JSON records, non-ASCII words included, cut to `size` bytes on a character
+/// boundary and padded with spaces.
+fn json_text(seq: u32, size: usize) -> String {
+    const WORDS: [&str; 16] = [
+        "hello",
+        "héllo",
+        "wörld",
+        "✓",
+        "deflate",
+        "window",
+        "context",
+        "takeover",
+        "frame",
+        "日本語",
+        "server",
+        "client",
+        "lobby",
+        "typing",
+        "sockeye",
+        "upstream",
+    ];
+    let mut rng = XorShift(seq.wrapping_mul(2_654_435_761) | 1);
+    let mut text = String::from("[");
+    let mut id = 0;
+    while text.len() < size {
+        let words: Vec<&str> = (0..6).map(|_| WORDS[rng.below(16)]).collect();
+        text.push_str(&format!(
+            r#"{{"seq":{seq},"id":{id},"user":"user-{}","room":"room-{}","text":"{}"}},"#,
+            rng.below(8),
+            rng.below(3),
+            words.join(" ")
+        ));
+        id += 1;
+    }
+    while text.len() > size {
+        text.pop();
+    }
+    while text.len() < size {
+        text.push(' ');
+    }
+    text
+}
+
+/// Telemetry-like records: a little-endian counter and four small readings with the high
+/// bit set (so never UTF-8), in 8-byte records.
+fn binary_records(seq: u32, size: usize) -> Vec<u8> {
+    let mut rng = XorShift(seq.wrapping_mul(2_246_822_519) | 1);
+    (0..size)
+        .map(|j| match j % 8 {
+            k @ 0..4 => ((j / 8) as u32 + seq).to_le_bytes()[k],
+            _ => 0x80 | rng.below(16) as u8,
+        })
+        .collect()
+}
+
+/// xorshift32: deterministic content, no dependency.
+struct XorShift(u32);
+
+impl XorShift {
+    fn below(&mut self, n: usize) -> usize {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.0 = x;
+        x as usize % n
+    }
+}
+
+/// The JSON the peers answer `deflate-params` with.
+fn params_json(p: &DeflateParams) -> String {
+    format!(
+        r#"{{"server_no_context_takeover":{},"client_no_context_takeover":{},"server_max_window_bits":{},"client_max_window_bits":{}}}"#,
+        p.server_no_context_takeover,
+        p.client_no_context_takeover,
+        p.server_max_window_bits,
+        p.client_max_window_bits,
+    )
+}
+
+/// `payload bytes in compressed bytes (percent)`, for the corpus part of `counts`.
+fn ratio(plain: u64, counts: FrameCounts) -> String {
+    // The deflate-params exchange adds a few bytes; they are left in.
+    let wire = counts.payload_bytes;
+    format!(
+        "{} KiB in {} KiB ({:.0} %)",
+        plain / 1024,
+        wire / 1024,
+        wire as f64 * 100.0 / plain as f64
+    )
 }
 
 fn expect_eq<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Outcome {

@@ -15,15 +15,30 @@
 //!   client started with a code other than 1000 (`none` before any), so a client can see
 //!   that its code and reason arrived (the 1000 closes of the connections asking do not
 //!   overwrite it);
+//! - text `deflate-stats`: the server answers, as JSON, the permessage-deflate parameters
+//!   of this connection (`null` without permessage-deflate) and what crossed the wire
+//!   before this answer, counted from the frame headers by a tap on the transport
+//!   (`support/frame_tap.rs`), not by the codec: `{"params":{…},"received":{"messages":…,
+//!   "compressed":…,"frames":…,"payload_bytes":…},"sent":{…}}`, where `compressed` counts
+//!   the data messages whose first frame had RSV1 set;
 //! - every other text or binary message is echoed.
+//!
+//! permessage-deflate is agreed to with the default configuration, so whatever parameters
+//! a client requests are granted, and every message is compressed (threshold 0), the
+//! replies to the commands above included.
 //!
 //! `ws_interop_server --gen-cert CERT.pem KEY.pem` writes a self-signed certificate for
 //! `localhost` and `127.0.0.1` (rcgen), for machines without the `openssl` tool.
 
 use std::sync::{Arc, Mutex};
 
+#[path = "support/frame_tap.rs"]
+mod frame_tap;
+
+use frame_tap::{FrameCounts, FrameTap};
 use futures_util::StreamExt;
 use http::StatusCode;
+use sockeye_tokio::sockeye_ws::deflate::{DeflateConfig, DeflateParams};
 use sockeye_tokio::sockeye_ws::handshake::{Accept, Rejection};
 use sockeye_tokio::sockeye_ws::{CloseCode, DataKind, Message};
 use sockeye_tokio::ws::{self, ServerOptions};
@@ -111,7 +126,17 @@ async fn serve<S>(stream: S, last_close: LastClose) -> Result<(), String>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut socket = ws::accept_with(stream, &ServerOptions::default(), |request| {
+    let options = ServerOptions {
+        // Invariant: the default windows and levels are valid, and so is any threshold.
+        deflate: Some(
+            DeflateConfig::builder()
+                .threshold(0)
+                .build()
+                .expect("defaults with threshold 0 are valid"),
+        ),
+        ..ServerOptions::default()
+    };
+    let mut socket = ws::accept_with(FrameTap::new(stream), &options, |request| {
         if request.path() == "/forbidden" {
             // Invariant: 403 is a valid rejection status.
             let rejection = Rejection::new(StatusCode::FORBIDDEN).expect("403 is an error status");
@@ -141,6 +166,16 @@ where
                 let answer = last.unwrap_or_else(|| "none".to_owned());
                 socket.send(Message::from(answer)).await
             }
+            Message::Text(t) if t.as_str() == "deflate-stats" => {
+                let tap = socket.get_ref();
+                let stats = format!(
+                    r#"{{"params":{},"received":{},"sent":{}}}"#,
+                    params_json(socket.connection().deflate_params()),
+                    counts_json(tap.received()),
+                    counts_json(tap.sent()),
+                );
+                socket.send(Message::from(stats)).await
+            }
             _ => socket.send(message).await,
         };
         sent.map_err(|e| e.to_string())?;
@@ -153,6 +188,26 @@ where
         *last_close.lock().expect("no panic while held") = Some(seen);
     }
     Ok(())
+}
+
+fn params_json(params: Option<DeflateParams>) -> String {
+    let Some(p) = params else {
+        return "null".to_owned();
+    };
+    format!(
+        r#"{{"server_no_context_takeover":{},"client_no_context_takeover":{},"server_max_window_bits":{},"client_max_window_bits":{}}}"#,
+        p.server_no_context_takeover,
+        p.client_no_context_takeover,
+        p.server_max_window_bits,
+        p.client_max_window_bits,
+    )
+}
+
+fn counts_json(c: FrameCounts) -> String {
+    format!(
+        r#"{{"messages":{},"compressed":{},"frames":{},"payload_bytes":{}}}"#,
+        c.messages, c.compressed, c.frames, c.payload_bytes
+    )
 }
 
 async fn send_fragmented<S>(socket: &mut ws::WebSocketStream<S>) -> Result<(), sockeye_tokio::Error>
