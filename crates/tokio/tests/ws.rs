@@ -550,3 +550,61 @@ fn the_system_certificate_store_loads() {
     // store yields no usable certificate.
     ws::native_client_tls().unwrap();
 }
+
+#[tokio::test]
+async fn a_failing_server_lingers_so_a_still_sending_client_reads_the_close_code() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut socket = ws::accept(tcp).await.unwrap();
+        let first = socket.next().await;
+        assert!(matches!(
+            first,
+            Some(Err(Error::Protocol(ProtocolError::ReservedOpcode { .. })))
+        ));
+        assert!(socket.next().await.is_none());
+    });
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut rd, mut wr) = tcp.into_split();
+    wr.write_all(
+        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    // A frame with a reserved opcode, then 800 KiB of frames the server will not decode.
+    let writer = tokio::spawn(async move {
+        wr.write_all(&[0x83, 0x80, 1, 2, 3, 4]).await.unwrap();
+        let frame = [0x82, 0xfe, 0x10, 0x00, 1, 2, 3, 4];
+        let mut chunk = frame.to_vec();
+        chunk.extend(std::iter::repeat_n(0u8, 0x1000));
+        let mut written = 0;
+        for _ in 0..200 {
+            if wr.write_all(&chunk).await.is_err() {
+                break;
+            }
+            written += 1;
+        }
+        let _ = wr.shutdown().await;
+        written
+    });
+    let mut seen = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    loop {
+        match rd.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(e) => panic!(
+                "the server reset the connection: {e} (got {} bytes)",
+                seen.len()
+            ),
+        }
+    }
+    let frames = &seen[seen.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4..];
+    assert_eq!(&frames[..4], &[0x88, frames[1], 0x03, 0xea], "Close 1002");
+    // The server drained instead of closing with unread input (which resets the
+    // connection and fails the client's writes).
+    assert_eq!(writer.await.unwrap(), 200);
+    server.await.unwrap();
+}

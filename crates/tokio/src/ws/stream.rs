@@ -19,6 +19,9 @@ use tokio::time::Sleep;
 
 use crate::error::Error;
 
+/// The longest the stream drains input after shutting down its write side.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How much the receive buffer grows by before each read.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -61,6 +64,10 @@ pub struct WebSocketStream<S: AsyncRead + AsyncWrite + Unpin> {
     finished: bool,
     close_frame: Option<CloseFrame>,
     last_pong: Option<Bytes>,
+    /// The transport's read side has ended (EOF or error): nothing left to drain.
+    read_closed: bool,
+    /// How long to keep draining input after shutting down, once started.
+    linger_until: Option<tokio::time::Instant>,
     timer: Pin<Box<Sleep>>,
     timer_deadline: Option<Instant>,
 }
@@ -86,6 +93,8 @@ where
             finished: false,
             close_frame: None,
             last_pong: None,
+            read_closed: false,
+            linger_until: None,
             timer: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
             timer_deadline: None,
         }
@@ -245,10 +254,10 @@ where
                 Some(Event::Pong(payload)) => self.last_pong = Some(payload),
                 Some(_) => {}
                 None if self.finished => {
-                    if flushed {
-                        return Poll::Ready(None);
+                    if !flushed {
+                        return Poll::Pending;
                     }
-                    return Poll::Pending;
+                    return self.poll_linger(cx).map(|()| None);
                 }
                 None => {
                     if self.poll_timer(cx) {
@@ -261,7 +270,10 @@ where
                         cx,
                         buf
                     )) {
-                        Ok(0) => self.conn.handle_eof(now()),
+                        Ok(0) => {
+                            self.read_closed = true;
+                            self.conn.handle_eof(now());
+                        }
                         Ok(_) => self.conn.handle_read(now()),
                         Err(e) => {
                             self.abandon();
@@ -273,8 +285,45 @@ where
         }
     }
 
+    /// After our write side is shut down, reads and discards what the peer still sends until
+    /// it closes too, for at most [`LINGER`]. Closing a socket with unread input makes the
+    /// kernel send a reset, and a reset can destroy the Close frame we just sent before the
+    /// peer reads it (a peer still sending when we fail the connection would then see 1006
+    /// instead of our code).
+    fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.shutdown_done || self.read_closed {
+            return Poll::Ready(());
+        }
+        let deadline = *self
+            .linger_until
+            .get_or_insert_with(|| tokio::time::Instant::now() + LINGER);
+        let mut scratch = [0u8; 4096];
+        loop {
+            let mut buf = tokio::io::ReadBuf::new(&mut scratch);
+            match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) if !buf.filled().is_empty() => continue,
+                Poll::Ready(_) => {
+                    self.read_closed = true;
+                    return Poll::Ready(());
+                }
+                Poll::Pending => {
+                    if self.timer_deadline != Some(deadline.into_std()) {
+                        self.timer_deadline = Some(deadline.into_std());
+                        self.timer.as_mut().reset(deadline);
+                    }
+                    if self.timer.as_mut().poll(cx).is_ready() {
+                        self.read_closed = true;
+                        return Poll::Ready(());
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+
     /// The transport failed: the connection is over without a closing handshake.
     fn abandon(&mut self) {
+        self.read_closed = true;
         self.conn.handle_eof(now());
         while self.conn.poll_event().is_some() {}
         self.finished = true;
