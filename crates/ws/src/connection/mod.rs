@@ -669,7 +669,7 @@ impl Connection {
                             apply_mask(fresh, mask, done);
                         }
                         if compressed {
-                            if let Err(e) = self.inflate_fresh(hlen + done, hlen + avail) {
+                            if let Err(e) = self.inflate(Some((hlen + done, hlen + avail))) {
                                 return self.fail(e);
                             }
                         } else if text && self.recv_utf8.feed(fresh).is_err() {
@@ -878,10 +878,12 @@ impl Connection {
         }
     }
 
-    /// Inflates `rbuf[from..to]` (unmasked payload of a compressed message) into the
-    /// message buffer, checking the message budget and, for text, UTF-8 as output appears.
+    /// Inflates a piece of a compressed message into the message buffer — `rbuf[from..to]`
+    /// (unmasked payload), or with `None` the trailer the sender removed, at the end of the
+    /// message (RFC 7692 §7.2.2) — checking the message budget and, for text, UTF-8 as
+    /// output appears.
     #[cfg(feature = "deflate")]
-    fn inflate_fresh(&mut self, from: usize, to: usize) -> Result<(), ProtocolError> {
+    fn inflate(&mut self, piece: Option<(usize, usize)>) -> Result<(), ProtocolError> {
         let role = self.role;
         let limit = self.config.max_message_size();
         let (Some(c), Some(m)) = (self.deflate.as_mut(), self.message.as_mut()) else {
@@ -894,9 +896,15 @@ impl Connection {
             .inflater
             .get_or_insert_with(|| Inflater::new(bits, no_takeover));
         let before = m.data.len();
-        inflater
-            .inflate(&self.rbuf[from..to], &mut m.data, limit)
-            .map_err(|e| inflate_error(e, m.data.len(), limit))?;
+        match piece {
+            Some((from, to)) => inflater.inflate(&self.rbuf[from..to], &mut m.data, limit),
+            None => inflater.finish(&mut m.data, limit),
+        }
+        .map_err(|e| inflate_error(e, m.data.len(), limit))?;
+        if piece.is_none() && no_takeover {
+            // The peer starts afresh with its next message: free the decompressor.
+            c.inflater = None;
+        }
         if m.kind == DataKind::Text && self.recv_utf8.feed(&m.data[before..]).is_err() {
             return Err(ProtocolError::InvalidUtf8);
         }
@@ -904,7 +912,7 @@ impl Connection {
     }
 
     #[cfg(not(feature = "deflate"))]
-    fn inflate_fresh(&mut self, _from: usize, _to: usize) -> Result<(), ProtocolError> {
+    fn inflate(&mut self, _piece: Option<(usize, usize)>) -> Result<(), ProtocolError> {
         // Unreachable: without the feature no frame is ever marked compressed.
         Err(ProtocolError::ReservedBits)
     }
@@ -919,7 +927,7 @@ impl Connection {
         if !fin {
             return;
         }
-        if let Err(e) = self.finish_inflate() {
+        if let Err(e) = self.inflate(None) {
             return self.fail(e);
         }
         let Some(m) = self.message.take() else {
@@ -934,36 +942,6 @@ impl Connection {
             DataKind::Binary => Message::Binary(data),
         };
         self.events.push_back(Event::Message(message));
-    }
-
-    #[cfg(feature = "deflate")]
-    fn finish_inflate(&mut self) -> Result<(), ProtocolError> {
-        let role = self.role;
-        let limit = self.config.max_message_size();
-        let (Some(c), Some(m)) = (self.deflate.as_mut(), self.message.as_mut()) else {
-            return Ok(());
-        };
-        let (bits, no_takeover) = c.receiving(role);
-        let inflater = c
-            .inflater
-            .get_or_insert_with(|| Inflater::new(bits, no_takeover));
-        let before = m.data.len();
-        inflater
-            .finish(&mut m.data, limit)
-            .map_err(|e| inflate_error(e, m.data.len(), limit))?;
-        if no_takeover {
-            // The peer starts afresh with its next message: free the decompressor.
-            c.inflater = None;
-        }
-        if m.kind == DataKind::Text && self.recv_utf8.feed(&m.data[before..]).is_err() {
-            return Err(ProtocolError::InvalidUtf8);
-        }
-        Ok(())
-    }
-
-    #[cfg(not(feature = "deflate"))]
-    fn finish_inflate(&mut self) -> Result<(), ProtocolError> {
-        Ok(())
     }
 
     /// _Fail the WebSocket Connection_ (RFC 6455 §7.1.7): send a Close with the fault's code
