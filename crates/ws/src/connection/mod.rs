@@ -1033,41 +1033,52 @@ impl Connection {
 
     /// Writes a data frame, compressing it when permessage-deflate is on and `compress`
     /// says so (`None`: decide by the threshold, for a whole message).
+    #[inline]
     fn write_data(&mut self, opcode: OpCode, fin: bool, payload: &[u8], compress: Option<bool>) {
         #[cfg(feature = "deflate")]
-        if let Some(mut c) = self.deflate.take() {
-            let compress = compress.unwrap_or(payload.len() >= c.threshold);
-            if compress {
-                let (bits, no_takeover) = c.sending(self.role);
-                let (level, mem_level) = (c.level, c.mem_level);
-                let deflater = c
-                    .deflater
-                    .get_or_insert_with(|| Deflater::new(bits, level, mem_level, no_takeover));
-                let mut scratch = std::mem::take(&mut c.scratch);
-                scratch.clear();
-                deflater.compress(payload, fin, &mut scratch);
-                if fin && no_takeover {
-                    // The next message starts afresh anyway: free the compressor.
-                    c.deflater = None;
-                }
-                // RFC 7692 §6.1: RSV1 on the first frame of a compressed message only.
-                let rsv = if opcode == OpCode::Continuation {
-                    0
-                } else {
-                    RSV1
-                };
-                self.write_frame_rsv(opcode, fin, rsv, &scratch);
-                if scratch.capacity() <= RETAINED_READ_CAPACITY {
-                    c.scratch = scratch;
-                }
-            } else {
-                self.write_frame(opcode, fin, payload);
-            }
-            self.deflate = Some(c);
-            return;
+        if self
+            .deflate
+            .as_ref()
+            .is_some_and(|c| compress.unwrap_or(payload.len() >= c.threshold))
+        {
+            return self.write_compressed(opcode, fin, payload);
         }
         let _ = compress;
         self.write_frame(opcode, fin, payload);
+    }
+
+    /// The compressed send path, out of line so that connections without deflate (or
+    /// messages under the threshold) pay one check.
+    #[cfg(feature = "deflate")]
+    #[cold]
+    #[inline(never)]
+    fn write_compressed(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        let Some(mut c) = self.deflate.take() else {
+            return self.write_frame(opcode, fin, payload);
+        };
+        let (bits, no_takeover) = c.sending(self.role);
+        let (level, mem_level) = (c.level, c.mem_level);
+        let deflater = c
+            .deflater
+            .get_or_insert_with(|| Deflater::new(bits, level, mem_level, no_takeover));
+        let mut scratch = std::mem::take(&mut c.scratch);
+        scratch.clear();
+        deflater.compress(payload, fin, &mut scratch);
+        if fin && no_takeover {
+            // The next message starts afresh anyway: free the compressor.
+            c.deflater = None;
+        }
+        // RFC 7692 §6.1: RSV1 on the first frame of a compressed message only.
+        let rsv = if opcode == OpCode::Continuation {
+            0
+        } else {
+            RSV1
+        };
+        self.write_frame_rsv(opcode, fin, rsv, &scratch);
+        if scratch.capacity() <= RETAINED_READ_CAPACITY {
+            c.scratch = scratch;
+        }
+        self.deflate = Some(c);
     }
 
     fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
