@@ -3,5 +3,6 @@
 //!
 //! Not published; only `dev-dependencies` use it.
 
+pub mod engineio;
 pub mod vectors;
 pub mod ws;
