@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod client;
 mod config;
 pub mod packet;
 pub mod payload;
@@ -10,6 +11,7 @@ mod str;
 pub use config::{ConfigError, ServerConfig, ServerConfigBuilder, Transports};
 pub use packet::{Data, DecodeError, Packet, PacketType};
 pub use payload::{PayloadFormat, decode_payload, encode_payload};
+pub use server::CloseReason;
 pub use str::{InvalidUtf8, Str};
 
 /// The Engine.IO protocol revision a session speaks.
@@ -31,3 +33,12 @@ impl Protocol {
         }
     }
 }
+
+/// Names one HTTP request: handed to a server [`Session`](server::Session) by the adapter, or
+/// asked of the adapter by a [`Client`](client::Client). Its answer carries the same id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(pub(crate) u64);
+
+/// Names one WebSocket attached to a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SocketId(pub(crate) u64);

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::StatusCode;
+use sockeye_engineio::client::{Client, ClientConfig, ClientEvent, ClientTransmit};
 use sockeye_engineio::server::{
     Attach, Event, RequestHead, RequestId, RequestMethod, Route, Server, Session, Sid, SocketId,
     Transmit,
@@ -30,8 +31,11 @@ pub struct ServerHarness {
     pub responses: BTreeMap<RequestId, http::Response<Bytes>>,
     /// Requests in the order they were answered.
     pub answered: Vec<RequestId>,
-    /// Frames sent, in order, with their socket.
+    /// Frames sent, in order, with their socket (a [`Pair`] moves them to
+    /// `delivered_frames` as it delivers them).
     pub frames: Vec<(SocketId, Data)>,
+    /// Frames a [`Pair`] delivered to the client.
+    pub delivered_frames: Vec<(SocketId, Data)>,
     /// Sockets the session closed.
     pub closed_sockets: Vec<SocketId>,
     /// Events, in order.
@@ -48,6 +52,7 @@ impl ServerHarness {
             responses: BTreeMap::new(),
             answered: Vec::new(),
             frames: Vec::new(),
+            delivered_frames: Vec::new(),
             closed_sockets: Vec::new(),
             events: Vec::new(),
         }
@@ -239,5 +244,252 @@ impl ServerHarness {
     /// Takes the events so far.
     pub fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
+    }
+}
+
+/// A [`Client`] and a server ([`ServerHarness`]) wired back to back in memory with simulated
+/// time: every request, response, WebSocket and frame is delivered at once, in order.
+#[derive(Debug)]
+pub struct Pair {
+    /// The client.
+    pub client: Client,
+    /// The server side.
+    pub server: ServerHarness,
+    /// Client events, in order.
+    pub client_events: Vec<ClientEvent>,
+    /// Every transmit the client made, in order.
+    pub client_transmits: Vec<ClientTransmit>,
+    /// Client request id → server request id.
+    requests: BTreeMap<RequestId, RequestId>,
+    /// Client socket id ↔ server socket id.
+    sockets: Vec<(SocketId, SocketId)>,
+}
+
+impl Pair {
+    /// A client with `client_config` connecting to a server with `server_config`; the
+    /// handshake runs before this returns.
+    pub fn new(client_config: ClientConfig, server_config: ServerConfig) -> Self {
+        let server = ServerHarness::new(server_config);
+        let client = Client::new(client_config, server.now);
+        let mut pair = Self {
+            client,
+            server,
+            client_events: Vec::new(),
+            client_transmits: Vec::new(),
+            requests: BTreeMap::new(),
+            sockets: Vec::new(),
+        };
+        pair.run();
+        pair
+    }
+
+    /// The simulated time.
+    pub fn now(&self) -> Instant {
+        self.server.now
+    }
+
+    /// Delivers everything both sides want to send until neither has anything left.
+    pub fn run(&mut self) {
+        loop {
+            let mut progressed = false;
+            while let Some(t) = self.client.poll_transmit() {
+                progressed = true;
+                self.client_transmits.push(t.clone());
+                self.deliver_to_server(t);
+            }
+            while let Some(e) = self.client.poll_event() {
+                progressed = true;
+                self.client_events.push(e);
+            }
+            self.server.drain();
+            progressed |= self.deliver_to_client();
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn server_socket(&self, client: SocketId) -> Option<SocketId> {
+        self.sockets
+            .iter()
+            .find(|(c, _)| *c == client)
+            .map(|(_, s)| *s)
+    }
+
+    fn client_socket(&self, server: SocketId) -> Option<SocketId> {
+        self.sockets
+            .iter()
+            .find(|(_, s)| *s == server)
+            .map(|(c, _)| *c)
+    }
+
+    fn deliver_to_server(&mut self, t: ClientTransmit) {
+        let now = self.server.now;
+        match t {
+            ClientTransmit::Request {
+                id,
+                method,
+                query,
+                body,
+            } => match self.server.route(method, &query, false) {
+                Route::Open(handshake) => {
+                    let (session, attach) = self.server.server.open(now, handshake, fixed_sid());
+                    self.server.session = Some(session);
+                    if let Attach::Request(sid) = attach {
+                        self.requests.insert(id, sid);
+                    }
+                }
+                Route::Session { .. } => {
+                    let mut head = RequestHead::new(method, &query, false);
+                    if let Some((_, ct)) = &body {
+                        head = head.with_content_type(ct.as_bytes());
+                    }
+                    let session = self.server.session.as_mut().expect("no session");
+                    let sid = session.handle_request(now, &head);
+                    self.requests.insert(id, sid);
+                    if let Some((body, _)) = body {
+                        session.handle_post_data(now, sid, &body);
+                        session.handle_post_end(now, sid);
+                    }
+                }
+                Route::Reject(res) => {
+                    self.client
+                        .handle_response(now, id, res.status(), false, res.into_body());
+                }
+            },
+            ClientTransmit::OpenSocket { id, query } => {
+                match self.server.route(RequestMethod::Get, &query, true) {
+                    Route::Open(handshake) => {
+                        let (session, attach) =
+                            self.server.server.open(now, handshake, fixed_sid());
+                        self.server.session = Some(session);
+                        if let Attach::Socket(sid) = attach {
+                            self.sockets.push((id, sid));
+                        }
+                        self.client.handle_socket_open(now, id);
+                    }
+                    Route::Session { .. } => {
+                        let session = self.server.session.as_mut().expect("no session");
+                        let sid = session.handle_websocket(now);
+                        self.sockets.push((id, sid));
+                        self.client.handle_socket_open(now, id);
+                    }
+                    Route::Reject(_) => self.client.handle_socket_closed(now, id),
+                }
+            }
+            ClientTransmit::Frame { socket, frame } => {
+                if let (Some(s), Some(session)) =
+                    (self.server_socket(socket), self.server.session.as_mut())
+                {
+                    session.handle_ws_frame(now, s, frame);
+                }
+            }
+            ClientTransmit::CloseSocket { socket } => {
+                if let (Some(s), Some(session)) =
+                    (self.server_socket(socket), self.server.session.as_mut())
+                {
+                    session.handle_ws_closed(now, s);
+                }
+                self.sockets.retain(|(c, _)| *c != socket);
+            }
+            ClientTransmit::Cancel { request } => {
+                if let (Some(&s), Some(session)) =
+                    (self.requests.get(&request), self.server.session.as_mut())
+                {
+                    session.handle_request_aborted(now, s);
+                }
+            }
+        }
+    }
+
+    /// Hands the server's new responses, frames and socket closes to the client.
+    fn deliver_to_client(&mut self) -> bool {
+        let now = self.server.now;
+        let mut progressed = false;
+        let answered: Vec<RequestId> = std::mem::take(&mut self.server.answered);
+        for server_id in answered {
+            let Some((&client_id, _)) = self.requests.iter().find(|(_, s)| **s == server_id) else {
+                continue;
+            };
+            self.requests.remove(&client_id);
+            let res = &self.server.responses[&server_id];
+            let binary = res
+                .headers()
+                .get("content-type")
+                .is_some_and(|v| v == "application/octet-stream");
+            self.client
+                .handle_response(now, client_id, res.status(), binary, res.body().clone());
+            progressed = true;
+        }
+        let frames: Vec<(SocketId, Data)> = self.server.frames.drain(..).collect();
+        for (s, frame) in frames {
+            self.server.delivered_frames.push((s, frame.clone()));
+            if let Some(c) = self.client_socket(s) {
+                self.client.handle_socket_frame(now, c, frame);
+                progressed = true;
+            }
+        }
+        let closed: Vec<SocketId> = self.server.closed_sockets.drain(..).collect();
+        for s in closed {
+            if let Some(c) = self.client_socket(s) {
+                self.sockets.retain(|(_, x)| *x != s);
+                self.client.handle_socket_closed(now, c);
+                progressed = true;
+            }
+        }
+        progressed
+    }
+
+    /// Advances simulated time by `by`, firing both sides' timers at their deadlines and
+    /// delivering what they send.
+    pub fn advance(&mut self, by: Duration) {
+        let target = self.server.now + by;
+        loop {
+            let next = [
+                self.client.poll_timeout(),
+                self.server.session.as_ref().and_then(Session::poll_timeout),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let Some(at) = next.filter(|&at| at <= target) else {
+                break;
+            };
+            self.server.now = self.server.now.max(at);
+            let now = self.server.now;
+            if self.client.poll_timeout().is_some_and(|t| t <= now) {
+                self.client.handle_timeout(now);
+            }
+            if let Some(session) = self.server.session.as_mut()
+                && session.poll_timeout().is_some_and(|t| t <= now)
+            {
+                session.handle_timeout(now);
+            }
+            self.run();
+        }
+        self.server.now = target;
+    }
+
+    /// The client's messages received so far.
+    pub fn client_messages(&self) -> Vec<Data> {
+        self.client_events
+            .iter()
+            .filter_map(|e| match e {
+                ClientEvent::Message(d) => Some(d.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The server's messages received so far.
+    pub fn server_messages(&self) -> Vec<Data> {
+        self.server
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Message(d) => Some(d.clone()),
+                _ => None,
+            })
+            .collect()
     }
 }

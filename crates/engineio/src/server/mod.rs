@@ -22,7 +22,9 @@ use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode, header};
 
-pub use session::{CloseReason, Event, RequestId, Session, SessionClosed, SocketId, Transmit};
+pub use session::{CloseReason, Event, Session, SessionClosed, Transmit};
+
+pub use crate::{RequestId, SocketId};
 
 use crate::{Protocol, ServerConfig};
 

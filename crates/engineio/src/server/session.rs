@@ -10,16 +10,7 @@ use http::StatusCode;
 use super::{Attach, ErrorCode, Handshake, RequestHead, RequestMethod, Sid, Transport, response};
 use crate::packet::{Data, DecodeError, Packet, PacketType};
 use crate::payload::{self, Decoded, PayloadDecoder, PayloadFormat};
-use crate::{Protocol, ServerConfig, Str};
-
-/// Names one HTTP request handed to a [`Session`]; its answer comes back as a
-/// [`Transmit::Response`] with the same id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RequestId(u64);
-
-/// Names one WebSocket attached to a [`Session`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SocketId(u64);
+use crate::{Protocol, RequestId, ServerConfig, SocketId, Str};
 
 /// Something the adapter must do.
 #[derive(Debug)]
