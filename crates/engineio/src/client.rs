@@ -266,6 +266,8 @@ pub struct Client {
     next_ping: Option<Instant>,
     /// v4: the server's next ping is due by then; v3: the pong is due by then.
     heartbeat_deadline: Option<Instant>,
+    /// A poll response whose packets are being delivered.
+    pending_poll: Option<(Instant, payload::Packets)>,
 }
 
 impl Client {
@@ -289,6 +291,7 @@ impl Client {
             next_id: 0,
             next_ping: None,
             heartbeat_deadline: None,
+            pending_poll: None,
             config,
         };
         if client.config.transports.polling {
@@ -377,6 +380,7 @@ impl Client {
         binary: bool,
         body: Bytes,
     ) {
+        self.settle();
         if self.state == State::Closed {
             return;
         }
@@ -394,16 +398,11 @@ impl Client {
                 Protocol::V3 if binary => PayloadFormat::V3Binary,
                 Protocol::V3 => PayloadFormat::V3Text,
             };
-            for packet in payload::decode_payload(format, body, self.config.max_payload) {
-                match packet {
-                    Ok(packet) => self.on_packet(now, packet),
-                    Err(_) => self.terminate(CloseReason::ParseError),
-                }
-                if self.state == State::Closed {
-                    return;
-                }
-            }
-            self.after_poll();
+            // Decoded lazily, one packet per event (see `poll_event`).
+            self.pending_poll = Some((
+                now,
+                payload::decode_payload(format, body, self.config.max_payload),
+            ));
         } else if *post == Some(id) {
             *post = None;
             if status != StatusCode::OK {
@@ -416,6 +415,7 @@ impl Client {
 
     /// Request `id` failed (connection error, or a body over the limit).
     pub fn handle_request_failed(&mut self, _now: Instant, id: RequestId) {
+        self.settle();
         if let Active::Polling { get, post } = &self.active
             && (*get == Some(id) || *post == Some(id))
         {
@@ -425,6 +425,7 @@ impl Client {
 
     /// WebSocket `id` completed its handshake.
     pub fn handle_socket_open(&mut self, _now: Instant, id: SocketId) {
+        self.settle();
         if let Some(upgrade) = &mut self.upgrade
             && upgrade.socket == id
             && upgrade.state == UpgradeState::Connecting
@@ -438,6 +439,7 @@ impl Client {
 
     /// A frame arrived on WebSocket `id`.
     pub fn handle_socket_frame(&mut self, now: Instant, id: SocketId, frame: Data) {
+        self.settle();
         if self.state == State::Closed {
             return;
         }
@@ -473,6 +475,7 @@ impl Client {
 
     /// WebSocket `id` closed, or could not be opened.
     pub fn handle_socket_closed(&mut self, _now: Instant, id: SocketId) {
+        self.settle();
         if self.upgrade.as_ref().is_some_and(|u| u.socket == id) {
             self.upgrade = None;
             self.after_poll();
@@ -485,6 +488,7 @@ impl Client {
 
     /// Advances timers to `now`. Spurious calls are no-ops.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.settle();
         if self.state == State::Closed {
             return;
         }
@@ -641,6 +645,7 @@ impl Client {
     /// Closes the session ([`CloseReason::ForcedClose`]): queued packets go out first, then a
     /// close packet (polling) or the WebSocket's close.
     pub fn close(&mut self, _now: Instant) {
+        self.settle();
         match self.state {
             State::Open => {
                 self.state = State::Closing;
@@ -658,14 +663,62 @@ impl Client {
     /// The next thing to do on the wire.
     pub fn poll_transmit(&mut self) -> Option<ClientTransmit> {
         if self.transmits.is_empty() {
+            self.advance_poll(true);
+        }
+        if self.transmits.is_empty() {
             self.flush();
         }
         self.transmits.pop_front()
     }
 
-    /// The next event.
+    /// The next event. The packets of a poll response are decoded here, one event at a
+    /// time.
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        if self.events.is_empty() {
+            self.advance_poll(false);
+        }
         self.events.pop_front()
+    }
+
+    /// Handles packets of the poll response being delivered until one queues an event; with
+    /// `finish`, polls again once they are all handled.
+    fn advance_poll(&mut self, finish: bool) {
+        while self.events.is_empty() {
+            let Some((at, packets)) = &mut self.pending_poll else {
+                return;
+            };
+            let at = *at;
+            match packets.next() {
+                Some(Ok(packet)) if self.state != State::Closed => self.on_packet(at, packet),
+                Some(Err(_)) if self.state != State::Closed => {
+                    self.terminate(CloseReason::ParseError)
+                }
+                _ => {
+                    if finish {
+                        self.pending_poll = None;
+                        self.after_poll();
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Delivers what is left of a poll response at once, before another input.
+    fn settle(&mut self) {
+        while let Some((at, packets)) = &mut self.pending_poll {
+            let at = *at;
+            match packets.next() {
+                Some(Ok(packet)) if self.state != State::Closed => self.on_packet(at, packet),
+                Some(Err(_)) if self.state != State::Closed => {
+                    self.terminate(CloseReason::ParseError)
+                }
+                _ => {
+                    self.pending_poll = None;
+                    self.after_poll();
+                }
+            }
+        }
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) is next due.

@@ -845,3 +845,66 @@ fn jsonp_polling_when_enabled() {
     assert_error(&h.responses[&bad], ErrorCode::BadRequest);
     assert_eq!(closed(&h), Some(CloseReason::ParseError));
 }
+
+// ---- bounded memory ------------------------------------------------------------------------
+
+#[test]
+fn a_post_of_many_packets_is_delivered_one_event_at_a_time() {
+    let mut h = polling(V4);
+    let body = vec![&b"4"[..]; 100_000].join(&b"\x1e"[..]);
+    let now = h.now;
+    let head = sockeye_engineio::server::RequestHead::new(RequestMethod::Post, "", false);
+    let session = h.session();
+    let post = session.handle_request(now, &head);
+    session.handle_post_data(now, post, &body);
+    session.handle_post_end(now, post);
+    // Drive it by hand: each poll_event decodes one packet; the answer follows the last.
+    let mut events = 0;
+    loop {
+        if let Some(t) = session.poll_transmit() {
+            let sockeye_engineio::server::Transmit::Response { request, response } = t else {
+                panic!()
+            };
+            assert_eq!((request, response.body().as_ref()), (post, &b"ok"[..]));
+            assert_eq!(events, 100_000);
+            break;
+        }
+        assert_eq!(session.poll_event(), Some(Event::Message(Data::from(""))));
+        events += 1;
+    }
+}
+
+#[test]
+fn a_driver_that_skips_draining_still_sees_every_packet_first() {
+    let mut h = polling(V4);
+    let now = h.now;
+    let head = sockeye_engineio::server::RequestHead::new(RequestMethod::Post, "", false);
+    let session = h.session();
+    let post = session.handle_request(now, &head);
+    session.handle_post_data(now, post, b"4a\x1e4b");
+    session.handle_post_end(now, post);
+    // Another input before draining: the POST's packets are handled before it.
+    let get = session.handle_request(
+        now,
+        &sockeye_engineio::server::RequestHead::new(RequestMethod::Get, "", false),
+    );
+    h.drain();
+    assert_eq!(
+        h.take_events(),
+        [
+            Event::Message(Data::from("a")),
+            Event::Message(Data::from("b"))
+        ]
+    );
+    assert_eq!(h.body(post), b"ok");
+    assert!(h.response(get).is_none());
+}
+
+#[test]
+fn many_v3_pings_in_one_post_get_one_pong() {
+    let mut h = polling(V3);
+    let post = h.post(&b"1:2".repeat(1000));
+    assert_eq!(h.body(post), b"ok");
+    let get = h.get();
+    assert_eq!(h.body(get), b"1:3");
+}

@@ -296,6 +296,8 @@ impl Pair {
                 progressed = true;
                 self.client_transmits.push(t.clone());
                 self.deliver_to_server(t);
+                // The driver contract: drain after every input.
+                self.server.drain();
             }
             while let Some(e) = self.client.poll_event() {
                 progressed = true;

@@ -9,7 +9,7 @@ use http::StatusCode;
 
 use super::{Attach, ErrorCode, Handshake, RequestHead, RequestMethod, Sid, Transport, response};
 use crate::packet::{Data, DecodeError, Packet, PacketType};
-use crate::payload::{self, Decoded, PayloadDecoder, PayloadFormat};
+use crate::payload::{self, PayloadFormat};
 use crate::{Protocol, RequestId, ServerConfig, SocketId, Str};
 
 /// Something the adapter must do.
@@ -100,6 +100,15 @@ struct Post {
     binary: bool,
 }
 
+/// A POST body whose packets are being delivered.
+#[derive(Debug)]
+struct PendingPost {
+    id: RequestId,
+    at: Instant,
+    packets: payload::Packets,
+    failed: bool,
+}
+
 #[derive(Debug)]
 enum Active {
     Polling {
@@ -157,6 +166,10 @@ pub struct Session {
     heartbeat_deadline: Option<Instant>,
     /// The reason a server-side close reports once the close packet is out.
     closing_reason: CloseReason,
+    /// Why the session closed, once closed.
+    closed_with: Option<CloseReason>,
+    /// The POST whose packets `poll_event` is delivering.
+    pending_post: Option<PendingPost>,
 }
 
 impl Session {
@@ -221,6 +234,8 @@ impl Session {
             next_ping,
             heartbeat_deadline,
             closing_reason: CloseReason::ForcedClose,
+            closed_with: None,
+            pending_post: None,
             config,
         };
         (session, attach)
@@ -270,6 +285,7 @@ impl Session {
     /// A polling request (GET or POST) for this session. A POST's body follows through
     /// [`handle_post_data`](Self::handle_post_data) and [`handle_post_end`](Self::handle_post_end).
     pub fn handle_request(&mut self, now: Instant, head: &RequestHead<'_>) -> RequestId {
+        self.settle();
         let id = RequestId(self.next_id());
         if self.state == State::Closed {
             self.respond(id, ErrorCode::UnknownSid.response());
@@ -300,6 +316,7 @@ impl Session {
         let refuse = match &self.active {
             Active::WebSocket(_) => Some(false),
             Active::Polling { post: Some(_), .. } => Some(true),
+            Active::Polling { .. } if self.pending_post.is_some() => Some(true),
             Active::Polling { .. }
                 if binary && (self.protocol == Protocol::V4 || self.jsonp.is_some()) =>
             {
@@ -329,6 +346,7 @@ impl Session {
     /// A chunk of a POST body. Past `max_http_buffer_size` bytes the request is answered with
     /// 413 and the rest of its body is ignored (the session stays open, as in the reference).
     pub fn handle_post_data(&mut self, _now: Instant, request: RequestId, chunk: &[u8]) {
+        self.settle();
         let limit = self.config.max_http_buffer_size;
         let Active::Polling {
             post: slot @ Some(_),
@@ -354,6 +372,7 @@ impl Session {
     /// The end of a POST body: its packets are decoded and handled, and the request is
     /// answered (`200 ok`, or 400 when the body was malformed and the session closed).
     pub fn handle_post_end(&mut self, now: Instant, request: RequestId) {
+        self.settle();
         let Active::Polling {
             post: slot @ Some(_),
             ..
@@ -373,34 +392,79 @@ impl Session {
                 return;
             }
         };
-        let mut decoder = PayloadDecoder::new(format, self.config.max_http_buffer_size);
-        let mut rest = body;
-        let mut ok = true;
-        while self.state != State::Closed {
-            match decoder.decode(&rest, true) {
-                Ok(Decoded::Packet(packet, n)) => {
-                    let _ = rest.split_to(n);
-                    self.on_packet(now, packet);
-                }
-                Ok(Decoded::Skipped(n)) => {
-                    let _ = rest.split_to(n);
-                }
-                Ok(Decoded::End | Decoded::Incomplete) => break,
-                Err(_) => {
-                    ok = false;
-                    self.terminate(CloseReason::ParseError, Release::Close);
-                }
+        // Packets are decoded one at a time as events are polled, so a body of many tiny
+        // packets never becomes a queue of events; the POST is answered once they are all
+        // handled.
+        self.pending_post = Some(PendingPost {
+            id: request,
+            at: now,
+            packets: payload::decode_payload(format, body, self.config.max_http_buffer_size),
+            failed: false,
+        });
+    }
+
+    /// Delivers what is left of a POST body at once: a driver that did not drain events
+    /// before its next input still sees every packet, in order, before that input.
+    fn settle(&mut self) {
+        while self.pending_post.is_some() {
+            if !self.next_post_packet() {
+                self.finish_post();
             }
         }
-        let closed_by_client = self.closed_reason() == Some(CloseReason::TransportClose);
-        if ok && (self.state != State::Closed || closed_by_client) {
-            self.respond(
-                request,
-                response(StatusCode::OK, "text/html", Bytes::from_static(b"ok")),
-            );
-        } else {
-            self.respond(request, ErrorCode::BadRequest.response());
+    }
+
+    /// Handles packets of the POST being delivered until one queues an event; with `finish`,
+    /// answers the POST once its packets are all handled (from `poll_transmit`, so the answer
+    /// is seen by a driver that drains transmits, then events, until neither is left).
+    fn advance_post(&mut self, finish: bool) {
+        while self.events.is_empty() && self.pending_post.is_some() {
+            if !self.next_post_packet() {
+                if finish {
+                    self.finish_post();
+                }
+                return;
+            }
         }
+    }
+
+    /// Handles the next packet of the pending POST; false when there is none left (or the
+    /// session closed).
+    fn next_post_packet(&mut self) -> bool {
+        let Some(pending) = &mut self.pending_post else {
+            return false;
+        };
+        if self.state == State::Closed {
+            return false;
+        }
+        match pending.packets.next() {
+            Some(Ok(packet)) => {
+                let at = pending.at;
+                self.on_packet(at, packet);
+                true
+            }
+            Some(Err(_)) => {
+                pending.failed = true;
+                self.terminate(CloseReason::ParseError, Release::Close);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn finish_post(&mut self) {
+        let Some(pending) = self.pending_post.take() else {
+            return;
+        };
+        // A POST is fine if it was decoded entirely, or ended the session with a close packet.
+        let ok = !pending.failed
+            && (self.state != State::Closed
+                || self.closed_with == Some(CloseReason::TransportClose));
+        let res = if ok {
+            response(StatusCode::OK, "text/html", Bytes::from_static(b"ok"))
+        } else {
+            ErrorCode::BadRequest.response()
+        };
+        self.respond(pending.id, res);
     }
 
     fn post_body(&self, post: Post) -> Result<(PayloadFormat, Bytes), DecodeError> {
@@ -425,6 +489,12 @@ impl Session {
     /// POST): the session closes with [`CloseReason::TransportError`] ("poll connection
     /// closed prematurely"). No-op for requests already answered.
     pub fn handle_request_aborted(&mut self, _now: Instant, request: RequestId) {
+        self.settle();
+        if self.pending_post.as_ref().is_some_and(|p| p.id == request) {
+            self.pending_post = None;
+            self.terminate(CloseReason::TransportError, Release::Close);
+            return;
+        }
         let Active::Polling { get, post } = &mut self.active else {
             return;
         };
@@ -441,6 +511,7 @@ impl Session {
     /// A WebSocket for this session completed its handshake (an upgrade from polling). It is
     /// closed at once when the session already runs on, or is upgrading to, a WebSocket.
     pub fn handle_websocket(&mut self, now: Instant) -> SocketId {
+        self.settle();
         let socket = SocketId(self.next_id());
         let refuse = self.state == State::Closed
             || self.upgrade.is_some()
@@ -460,6 +531,7 @@ impl Session {
 
     /// A frame (text or binary message) arrived on WebSocket `socket`.
     pub fn handle_ws_frame(&mut self, now: Instant, socket: SocketId, frame: Data) {
+        self.settle();
         if self.state == State::Closed {
             return;
         }
@@ -496,6 +568,7 @@ impl Session {
 
     /// WebSocket `socket` closed (by the peer or a network error).
     pub fn handle_ws_closed(&mut self, _now: Instant, socket: SocketId) {
+        self.settle();
         if self.upgrade.as_ref().is_some_and(|u| u.socket == socket) {
             self.upgrade = None;
         } else if matches!(self.active, Active::WebSocket(s) if s == socket)
@@ -508,6 +581,7 @@ impl Session {
     /// Advances timers to `now`: pings, heartbeat and upgrade timeouts, the close timeout.
     /// Spurious calls are no-ops.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.settle();
         if self.state == State::Closed {
             return;
         }
@@ -547,7 +621,12 @@ impl Session {
                 Protocol::V3 => {
                     self.heartbeat_deadline =
                         Some(now + self.config.ping_interval + self.config.ping_timeout);
-                    if self.state == State::Open {
+                    // One pong answers any number of pings not yet answered.
+                    let queued = self
+                        .write_buffer
+                        .back()
+                        .is_some_and(|p| p.kind == PacketType::Pong);
+                    if self.state == State::Open && !queued {
                         self.write_buffer.push_back(Packet::new(PacketType::Pong));
                     }
                 }
@@ -604,6 +683,7 @@ impl Session {
     /// Closes the session from the server ([`CloseReason::ForcedClose`]): queued packets go
     /// out first, then a close packet (polling) or the WebSocket's close.
     pub fn close(&mut self, now: Instant) {
+        self.settle();
         if self.state == State::Open {
             self.state = State::Closing {
                 deadline: now + self.config.close_timeout,
@@ -614,6 +694,7 @@ impl Session {
 
     /// As [`close`](Self::close), with [`CloseReason::ForcedServerClose`] (server shutdown).
     pub fn shutdown(&mut self, now: Instant) {
+        self.settle();
         if self.state == State::Open {
             self.state = State::Closing {
                 deadline: now + self.config.close_timeout,
@@ -628,13 +709,19 @@ impl Session {
     /// most `max_packets_per_poll` per response) or sent as WebSocket frames.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         if self.transmits.is_empty() {
+            self.advance_post(true);
+        }
+        if self.transmits.is_empty() {
             self.flush();
         }
         self.transmits.pop_front()
     }
 
-    /// The next event.
+    /// The next event. The packets of a POST body are decoded here, one event at a time.
     pub fn poll_event(&mut self) -> Option<Event> {
+        if self.events.is_empty() {
+            self.advance_post(false);
+        }
         self.events.pop_front()
     }
 
@@ -728,18 +815,12 @@ impl Session {
             .push_back(Transmit::Response { request, response });
     }
 
-    fn closed_reason(&self) -> Option<CloseReason> {
-        self.events.iter().rev().find_map(|e| match e {
-            Event::Closed(r) => Some(*r),
-            _ => None,
-        })
-    }
-
     fn terminate(&mut self, reason: CloseReason, release: Release) {
         if self.state == State::Closed {
             return;
         }
         self.state = State::Closed;
+        self.closed_with = Some(reason);
         match &mut self.active {
             Active::Polling { get, post } => {
                 let (get, post) = (get.take(), post.take());
