@@ -41,6 +41,21 @@ impl Str {
         Self(bytes)
     }
 
+    /// The sub-string at byte `range`, sharing the buffer; `None` when the range is out of
+    /// bounds or does not fall on character boundaries (checked in O(1), no re-validation).
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Option<Self> {
+        let boundary =
+            |i: usize| i == self.0.len() || self.0.get(i).is_some_and(|&b| b & 0xc0 != 0x80);
+        if range.start > range.end
+            || range.end > self.0.len()
+            || !boundary(range.start)
+            || !boundary(range.end)
+        {
+            return None;
+        }
+        Some(Self(self.0.slice(range)))
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         // Validated on construction; the check cannot fail, and costs a SIMD pass.
