@@ -223,12 +223,8 @@ impl Packet {
         let mut out = Vec::with_capacity(64);
         out.push(b'[');
         serde_json::to_writer(&mut out, name)?;
-        append_args(&mut out, args)?;
-        Ok(Self::event_raw(
-            namespace,
-            Str::from_utf8(Bytes::from(out)).map_err(utf8_error)?,
-            Vec::new(),
-        ))
+        let attachments = append_args(&mut out, args)?;
+        Ok(Self::event_raw(namespace, to_str(out)?, attachments))
     }
 
     /// An ack with `args` (a sequence, as for [`event`](Self::event)).
@@ -240,17 +236,12 @@ impl Packet {
         let mut out = Vec::with_capacity(64);
         out.push(b'[');
         let len = out.len();
-        append_args(&mut out, args)?;
+        let attachments = append_args(&mut out, args)?;
         // No leading comma in an ack's array.
         if out.get(len) == Some(&b',') {
             out.remove(len);
         }
-        Ok(Self::ack_raw(
-            namespace,
-            id,
-            Str::from_utf8(Bytes::from(out)).map_err(utf8_error)?,
-            Vec::new(),
-        ))
+        Ok(Self::ack_raw(namespace, id, to_str(out)?, attachments))
     }
 
     /// Sets the ack id.
@@ -304,18 +295,26 @@ impl Packet {
     }
 
     /// Deserializes the arguments after an event's name (or all of an ack's arguments) as a
-    /// sequence: into a tuple, an array, a `Vec`, or a struct written as a sequence.
-    pub fn args<'a, T: serde::Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
+    /// sequence: into a tuple, an array, a `Vec`, or a struct written as a sequence. Binary
+    /// attachments fill their placeholders (deserialize them as `bytes::Bytes`, `Vec<u8>` or
+    /// `serde_bytes::ByteBuf`).
+    pub fn args<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         let payload = self.payload.as_ref().map_or(&b"[]"[..], Str::as_bytes);
         let skip = usize::from(matches!(
             self.kind,
             PacketType::Event | PacketType::BinaryEvent
         ));
-        let mut de = serde_json::Deserializer::from_slice(payload);
-        let value =
-            serde::Deserializer::deserialize_seq(&mut de, crate::args::ArgsVisitor::new(skip))?;
-        de.end()?;
-        Ok(value)
+        let visitor = crate::args::ArgsVisitor::new(skip);
+        if self.attachments.is_empty() {
+            let mut de = serde_json::Deserializer::from_slice(payload);
+            let value = serde::Deserializer::deserialize_seq(&mut de, visitor)?;
+            de.end()?;
+            Ok(value)
+        } else {
+            let mut tree: serde_json::Value = serde_json::from_slice(payload)?;
+            crate::binary::fill(&mut tree, &self.attachments);
+            serde::Deserializer::deserialize_seq(tree, visitor)
+        }
     }
 
     /// Deserializes a CONNECT's auth object or a CONNECT_ERROR's payload.
@@ -329,18 +328,19 @@ impl Packet {
     }
 }
 
-fn utf8_error(_: sockeye_engineio::InvalidUtf8) -> serde_json::Error {
-    serde::ser::Error::custom("invalid UTF-8")
+fn to_str(json: Vec<u8>) -> Result<Str, serde_json::Error> {
+    Str::from_utf8(Bytes::from(json)).map_err(|_| serde::ser::Error::custom("invalid UTF-8"))
 }
 
 /// Serializes `args` (a sequence) and appends its elements after what `out` holds, each
-/// preceded by a comma, then the closing bracket.
+/// preceded by a comma, then the closing bracket. Byte arrays become placeholders; their
+/// bytes are returned as attachments.
 fn append_args<T: Serialize + ?Sized>(
     out: &mut Vec<u8>,
     args: &T,
-) -> Result<(), serde_json::Error> {
+) -> Result<Vec<Bytes>, serde_json::Error> {
     let start = out.len();
-    serde_json::to_writer(&mut *out, args)?;
+    let attachments = crate::binary::to_writer(out, args)?;
     match out.get(start) {
         // `()` (JSON `null`) means no arguments.
         Some(b'n') if out.len() == start + 4 => {
@@ -358,7 +358,7 @@ fn append_args<T: Serialize + ?Sized>(
             out.push(b']');
         }
     }
-    Ok(())
+    Ok(attachments)
 }
 
 fn push_u64(out: &mut Vec<u8>, mut n: u64) {
