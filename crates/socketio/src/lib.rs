@@ -5,6 +5,7 @@ mod args;
 mod binary;
 mod json;
 pub mod packet;
+pub mod server;
 
 pub use json::RESERVED_EVENTS;
 pub use packet::{DecodeError, Decoder, DecoderConfig, EventName, Packet, PacketType};
