@@ -226,7 +226,7 @@ impl Packet {
     /// v4, `b<type digit><base64>` in v3). This is the form of a WebSocket text frame and of
     /// each packet in a text payload.
     pub fn decode_text(protocol: Protocol, text: &Str) -> Result<Self, DecodeError> {
-        decode_text_at(protocol, text.as_bytes(), text.clone().into_bytes(), false)
+        decode_text_at(protocol, text.bytes(), 0, text.len(), false)
     }
 
     /// Decodes a WebSocket binary frame: in v4 the whole frame is a binary message; in v3 the
@@ -272,10 +272,7 @@ impl Packet {
                 if protocol == Protocol::V3 {
                     out.push(self.kind.as_ascii());
                 }
-                let start = out.len();
-                out.resize(start + base64::encoded_len(b.len(), true).unwrap_or(0), 0);
-                let n = BASE64.encode_slice(b, &mut out[start..]).unwrap_or(0);
-                out.truncate(start + n);
+                base64_simd::STANDARD.encode_append(b.as_ref(), out);
             }
         }
     }
@@ -315,14 +312,16 @@ impl Packet {
     }
 }
 
-/// Decodes the text packet held in `bytes` (`raw` is the same bytes, borrowed).
-/// `validate` is false when the caller has checked UTF-8 already.
+/// Decodes the text packet at `input[start..end]`. `validate` is false when the caller has
+/// checked UTF-8 already (one slice of `input`, no other reference-count traffic).
 pub(crate) fn decode_text_at(
     protocol: Protocol,
-    raw: &[u8],
-    bytes: Bytes,
+    input: &Bytes,
+    start: usize,
+    end: usize,
     validate: bool,
 ) -> Result<Packet, DecodeError> {
+    let raw = &input[start..end];
     let &first = raw.first().ok_or(DecodeError::Empty)?;
     if first == b'b' {
         let (kind, b64) = match protocol {
@@ -336,10 +335,9 @@ pub(crate) fn decode_text_at(
         if kind != PacketType::Message {
             return Err(DecodeError::BinaryNotMessage(kind));
         }
-        let data = BASE64.decode(b64).map_err(|_| DecodeError::InvalidBase64)?;
         return Ok(Packet {
             kind,
-            data: Data::Binary(Bytes::from(data)),
+            data: Data::Binary(Bytes::from(base64_decode(b64)?)),
         });
     }
     let kind = PacketType::from_ascii(first).ok_or(DecodeError::UnknownType(first))?;
@@ -350,10 +348,26 @@ pub(crate) fn decode_text_at(
     let data = if rest.is_empty() {
         Str::new()
     } else {
-        Str::from_validated(bytes.slice(1..))
+        Str::from_validated(input.slice(start + 1..end))
     };
     Ok(Packet {
         kind,
         data: Data::Text(data),
     })
+}
+
+/// Standard-alphabet base64 with optional padding, decoded with SIMD. Anything else (other
+/// characters, whitespace, a lone final character) is an error.
+pub(crate) fn base64_decode(b64: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    let padded = b64.len().is_multiple_of(4);
+    let engine = if padded {
+        base64_simd::STANDARD
+    } else {
+        base64_simd::STANDARD_NO_PAD
+    };
+    match engine.decode_to_vec(b64) {
+        Ok(v) => Ok(v),
+        // Leftover bits in the last character are tolerated, as the reference does.
+        Err(_) => BASE64.decode(b64).map_err(|_| DecodeError::InvalidBase64),
+    }
 }

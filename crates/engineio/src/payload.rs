@@ -10,7 +10,7 @@
 //! how many bytes it consumed, so a body can be decoded as it streams in; [`decode_payload`]
 //! iterates over a complete body.
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 
 use crate::packet::{DecodeError, Packet, decode_text_at};
 use crate::{Data, Protocol};
@@ -71,6 +71,8 @@ pub struct PayloadDecoder {
     format: PayloadFormat,
     max_packet: usize,
     started: bool,
+    /// The whole body is known to be UTF-8 (checked once by [`decode_payload`]).
+    utf8_checked: bool,
 }
 
 impl PayloadDecoder {
@@ -81,6 +83,7 @@ impl PayloadDecoder {
             format,
             max_packet,
             started: false,
+            utf8_checked: false,
         }
     }
 
@@ -125,14 +128,13 @@ impl PayloadDecoder {
         };
         let window = &input[start..];
         let scan = &window[..window.len().min(self.max_packet.saturating_add(1))];
-        let end = match scan.iter().position(|&b| b == SEPARATOR) {
+        let end = match memchr::memchr(SEPARATOR, scan) {
             Some(i) => i,
             None if scan.len() > self.max_packet => return Err(self.too_large()),
             None if last => window.len(),
             None => return Ok(Decoded::Incomplete),
         };
-        let raw = &window[..end];
-        let packet = decode_text_at(Protocol::V4, raw, input.slice(start..start + end), true)?;
+        let packet = decode_text_at(Protocol::V4, input, start, start + end, !self.utf8_checked)?;
         self.started = true;
         Ok(Decoded::Packet(packet, start + end))
     }
@@ -191,8 +193,13 @@ impl PayloadDecoder {
         if units == 0 {
             return Ok(Decoded::Skipped(consumed));
         }
-        let raw = &body[..pos];
-        let packet = decode_text_at(Protocol::V3, raw, input.slice(body_start..consumed), true)?;
+        let packet = decode_text_at(
+            Protocol::V3,
+            input,
+            body_start,
+            consumed,
+            !self.utf8_checked,
+        )?;
         Ok(Decoded::Packet(packet, consumed))
     }
 
@@ -225,12 +232,7 @@ impl PayloadDecoder {
             };
         }
         let packet = if marker == 0 {
-            decode_text_at(
-                Protocol::V3,
-                &input[body_start..end],
-                input.slice(body_start..end),
-                true,
-            )?
+            decode_text_at(Protocol::V3, input, body_start, end, true)?
         } else {
             Packet::decode_binary(Protocol::V3, input.slice(body_start..end))?
         };
@@ -285,11 +287,11 @@ impl Iterator for Packets {
         loop {
             match self.decoder.decode(&self.rest, true) {
                 Ok(Decoded::Packet(p, n)) => {
-                    let _ = self.rest.split_to(n);
+                    self.rest.advance(n);
                     return Some(Ok(p));
                 }
                 Ok(Decoded::Skipped(n)) => {
-                    let _ = self.rest.split_to(n);
+                    self.rest.advance(n);
                 }
                 Ok(Decoded::End | Decoded::Incomplete) => return None,
                 Err(e) => {
@@ -304,8 +306,14 @@ impl Iterator for Packets {
 /// The packets of a complete body, in order; after the first error the iterator ends. Packets
 /// before a malformed one are returned first (nothing already received is lost).
 pub fn decode_payload(format: PayloadFormat, body: Bytes, max_packet: usize) -> Packets {
+    let mut decoder = PayloadDecoder::new(format, max_packet);
+    // Text bodies are validated once as a whole (packet boundaries are ASCII, so a valid
+    // body splits into valid packets); when that fails each packet is checked on its own,
+    // so the packets before the bad one are still returned.
+    decoder.utf8_checked =
+        format != PayloadFormat::V3Binary && simdutf8::basic::from_utf8(&body).is_ok();
     Packets {
-        decoder: PayloadDecoder::new(format, max_packet),
+        decoder,
         rest: body,
         failed: false,
     }

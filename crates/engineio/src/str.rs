@@ -62,6 +62,11 @@ impl Str {
         simdutf8::basic::from_utf8(&self.0).unwrap_or_default()
     }
 
+    /// The underlying buffer, borrowed.
+    pub(crate) fn bytes(&self) -> &Bytes {
+        &self.0
+    }
+
     /// The UTF-8 bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
