@@ -4,5 +4,6 @@
 //! Not published; only `dev-dependencies` use it.
 
 pub mod engineio;
+pub mod socketio;
 pub mod vectors;
 pub mod ws;
