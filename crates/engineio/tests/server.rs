@@ -612,6 +612,7 @@ fn the_client_closing_its_websocket_ends_the_session() {
     };
     h.ws_closed(s);
     assert_eq!(closed(&h), Some(CloseReason::TransportClose));
+    assert!(h.closed_sockets.is_empty(), "the peer closed it already");
 }
 
 // ---- upgrade -------------------------------------------------------------------------------

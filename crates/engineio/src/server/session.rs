@@ -575,6 +575,9 @@ impl Session {
             && self.state != State::Closed
         {
             self.terminate(CloseReason::TransportClose, Release::Noop);
+            // The peer closed it: nothing to ask the adapter to close.
+            self.transmits
+                .retain(|t| !matches!(t, Transmit::CloseSocket { socket: s } if *s == socket));
         }
     }
 
@@ -672,6 +675,10 @@ impl Session {
     // ---- commands -----------------------------------------------------------------------
 
     /// Queues a message for the client.
+    ///
+    /// In v4 polling payloads, packets are joined by `\x1e` with no escape (as in the
+    /// protocol and the reference implementation): text containing `\x1e` reaches a polling
+    /// client split in two. Send such data as binary.
     pub fn send(&mut self, data: impl Into<Data>) -> Result<(), SessionClosed> {
         if self.state != State::Open {
             return Err(SessionClosed);
