@@ -53,6 +53,7 @@ impl H {
                         client,
                         data,
                         volatile,
+                        ..
                     } => self.sent.push((client, data, volatile)),
                     Transmit::Close { client } => self.closed.push(client),
                 }

@@ -209,6 +209,9 @@ pub enum Transmit {
         data: Data,
         /// The application allows dropping it when the connection is backed up.
         volatile: bool,
+        /// Whether it may be compressed (permessage-deflate, HTTP compression); the
+        /// reference's `compress` flag, true unless turned off.
+        compress: bool,
     },
     /// Close the Engine.IO connection (its sockets are already gone).
     Close {
@@ -319,6 +322,8 @@ pub struct BroadcastOptions {
     pub volatile: bool,
     /// Only this server (matters with a cluster adapter).
     pub local: bool,
+    /// Ask the transport not to compress (the reference's `compress(false)`).
+    pub uncompressed: bool,
 }
 
 impl BroadcastOptions {
@@ -339,6 +344,12 @@ impl BroadcastOptions {
     /// Adds a room to leave out.
     pub fn except(mut self, room: impl Into<Room>) -> Self {
         self.except.push(room.into());
+        self
+    }
+
+    /// Sets the reference's `compress` flag (on by default).
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.uncompressed = !compress;
         self
     }
 
@@ -555,21 +566,16 @@ impl<A: Adapter> Server<A> {
     }
 
     fn send(&mut self, client: ClientId, packet: &Packet, volatile: bool) {
-        for data in packet.encode() {
-            self.transmits.push_back(Transmit::Send {
-                client,
-                data,
-                volatile,
-            });
-        }
+        self.send_encoded(client, &packet.encode(), volatile, true);
     }
 
-    fn send_encoded(&mut self, client: ClientId, messages: &[Data], volatile: bool) {
+    fn send_encoded(&mut self, client: ClientId, messages: &[Data], volatile: bool, compress: bool) {
         for data in messages {
             self.transmits.push_back(Transmit::Send {
                 client,
                 data: data.clone(),
                 volatile,
+                compress,
             });
         }
     }
@@ -833,7 +839,7 @@ impl<A: Adapter> Server<A> {
         let recovered = restore.is_some();
         if let Some(restore) = restore {
             for messages in restore.missed {
-                self.send_encoded(client, &messages, false);
+                self.send_encoded(client, &messages, false, true);
             }
         }
         let _ = now;
@@ -1115,7 +1121,7 @@ impl<A: Adapter> Server<A> {
                 .filter(|e| e.state == SocketState::Connected)
             {
                 let client = entry.client;
-                self.send_encoded(client, &messages, opts.volatile);
+                self.send_encoded(client, &messages, opts.volatile, !opts.uncompressed);
                 n += 1;
             }
         }
@@ -1146,7 +1152,7 @@ impl<A: Adapter> Server<A> {
                 .filter(|e| e.state == SocketState::Connected)
             {
                 let client = entry.client;
-                self.send_encoded(client, &messages, opts.volatile);
+                self.send_encoded(client, &messages, opts.volatile, !opts.uncompressed);
                 self.acks
                     .insert((socket.clone(), id), PendingAck { broadcast: true });
                 targets.push(socket);
