@@ -569,7 +569,13 @@ impl<A: Adapter> Server<A> {
         self.send_encoded(client, &packet.encode(), volatile, true);
     }
 
-    fn send_encoded(&mut self, client: ClientId, messages: &[Data], volatile: bool, compress: bool) {
+    fn send_encoded(
+        &mut self,
+        client: ClientId,
+        messages: &[Data],
+        volatile: bool,
+        compress: bool,
+    ) {
         for data in messages {
             self.transmits.push_back(Transmit::Send {
                 client,
@@ -995,11 +1001,26 @@ impl<A: Adapter> Server<A> {
         args: &T,
         timeout: Option<Duration>,
     ) -> Result<u64, Error> {
+        let namespace = self.connected(socket)?.namespace.clone();
+        let packet = event_packet(&namespace, name, args)?;
+        self.emit_packet_with_ack(now, socket, packet, timeout)
+    }
+
+    /// As [`emit_with_ack`](Self::emit_with_ack), for an event packet built already (its
+    /// id and namespace are set here).
+    pub fn emit_packet_with_ack(
+        &mut self,
+        now: Instant,
+        socket: &SocketId,
+        packet: Packet,
+        timeout: Option<Duration>,
+    ) -> Result<u64, Error> {
         let entry = self.connected(socket)?;
         let (client, namespace) = (entry.client, entry.namespace.clone());
         let id = self.next_ack;
         self.next_ack += 1;
-        let packet = event_packet(&namespace, name, args)?.with_id(id);
+        let mut packet = packet.with_id(id);
+        packet.namespace = namespace;
         self.send(client, &packet, false);
         self.acks
             .insert((socket.clone(), id), PendingAck { broadcast: false });
@@ -1139,10 +1160,24 @@ impl<A: Adapter> Server<A> {
         args: &T,
         timeout: Option<Duration>,
     ) -> Result<u64, Error> {
+        let packet = event_packet(&opts.ns(), name, args)?;
+        Ok(self.broadcast_packet_with_ack(now, opts, packet, timeout))
+    }
+
+    /// As [`broadcast_with_ack`](Self::broadcast_with_ack), for an event packet built
+    /// already (its id and namespace are set here).
+    pub fn broadcast_packet_with_ack(
+        &mut self,
+        now: Instant,
+        opts: &BroadcastOptions,
+        packet: Packet,
+        timeout: Option<Duration>,
+    ) -> u64 {
         let namespace = opts.ns();
         let id = self.next_ack;
         self.next_ack += 1;
-        let packet = event_packet(&namespace, name, args)?.with_id(id);
+        let mut packet = packet.with_id(id);
+        packet.namespace = namespace.clone();
         let messages = packet.encode();
         let mut targets = Vec::new();
         for socket in self.adapter.sockets(&namespace, &opts.rooms, &opts.except) {
@@ -1175,7 +1210,7 @@ impl<A: Adapter> Server<A> {
                 Timer::BroadcastAck(id),
             );
         }
-        Ok(id)
+        id
     }
 
     fn on_broadcast_ack(&mut self, id: u64, socket: SocketId, packet: Packet) {
