@@ -1,6 +1,10 @@
 #![doc = include_str!("../README.md")]
 
+#[cfg(feature = "socketio")]
+pub mod engineio;
 mod error;
+#[cfg(feature = "socketio")]
+pub mod socketio;
 pub mod ws;
 
 pub use error::Error;
