@@ -244,6 +244,31 @@ impl Packet {
         Ok(Self::ack_raw(namespace, id, to_str(out)?, attachments))
     }
 
+    /// An event `name` whose arguments are the raw JSON array `args` (as
+    /// [`args_array`](Self::args_array) returns) with its attachments: forwards what was
+    /// received without decoding it.
+    pub fn event_from_array(
+        namespace: impl Into<Str>,
+        name: &str,
+        args: &Str,
+        attachments: Vec<Bytes>,
+    ) -> Self {
+        let inner = args.as_bytes().strip_prefix(b"[").unwrap_or_default();
+        let mut out = Vec::with_capacity(inner.len() + name.len() + 4);
+        out.push(b'[');
+        // Writing a JSON string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut out, name);
+        if inner.iter().any(|b| !b.is_ascii_whitespace() && *b != b']') {
+            out.push(b',');
+        }
+        out.extend_from_slice(inner);
+        if !out.ends_with(b"]") {
+            out.push(b']');
+        }
+        let array = Str::from_utf8(Bytes::from(out)).unwrap_or_else(|_| Str::from_static("[]"));
+        Self::event_raw(namespace, array, attachments)
+    }
+
     /// Sets the ack id.
     pub fn with_id(mut self, id: u64) -> Self {
         self.id = Some(id);
@@ -315,6 +340,36 @@ impl Packet {
             crate::binary::fill(&mut tree, &self.attachments);
             serde::Deserializer::deserialize_seq(tree, visitor)
         }
+    }
+
+    /// The JSON array of an event's arguments without its name (`["a",1,2]` → `[1,2]`), or
+    /// of an ack's arguments, as raw text: placeholders stay as they are, so the array and
+    /// [`attachments`](Self::attachments) can be sent on unchanged.
+    pub fn args_array(&self) -> Str {
+        let Some(payload) = &self.payload else {
+            return Str::from_static("[]");
+        };
+        if !matches!(self.kind, PacketType::Event | PacketType::BinaryEvent) {
+            return payload.clone();
+        }
+        let bytes = payload.as_bytes();
+        // Skip `[`, the name, and the comma after it; the payload was validated on decode.
+        let mut stream = serde_json::Deserializer::from_slice(bytes.get(1..).unwrap_or_default())
+            .into_iter::<serde::de::IgnoredAny>();
+        if !matches!(stream.next(), Some(Ok(_))) {
+            return Str::from_static("[]");
+        }
+        let mut i = 1 + stream.byte_offset();
+        while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        if bytes.get(i) == Some(&b',') {
+            i += 1;
+        }
+        let mut out = Vec::with_capacity(bytes.len() - i + 1);
+        out.push(b'[');
+        out.extend_from_slice(&bytes[i..]);
+        Str::from_utf8(Bytes::from(out)).unwrap_or_else(|_| Str::from_static("[]"))
     }
 
     /// Deserializes a CONNECT's auth object or a CONNECT_ERROR's payload.

@@ -374,3 +374,18 @@ fn binary_arguments_both_ways() {
     let a = Packet::ack("/", 5, &(Bytes::from_static(b"ok"),)).unwrap();
     assert_eq!(encode_text(&a), r#"61-5[{"_placeholder":true,"num":0}]"#);
 }
+
+#[test]
+fn args_array_drops_the_event_name() {
+    assert_eq!(
+        decode_one(r#"2["a",1,{"b":[2]}]"#).unwrap().args_array(),
+        r#"[1,{"b":[2]}]"#
+    );
+    assert_eq!(decode_one(r#"2["a"]"#).unwrap().args_array(), "[]");
+    assert_eq!(decode_one(r#"2[ "a" , 1]"#).unwrap().args_array(), "[ 1]");
+    assert_eq!(decode_one(r#"31[1,2]"#).unwrap().args_array(), "[1,2]");
+    let p = Packet::event_from_array("/", "back", &Str::from_static("[1,2]"), Vec::new());
+    assert_eq!(encode_text(&p), r#"2["back",1,2]"#);
+    let p = Packet::event_from_array("/", "back", &Str::from_static("[]"), Vec::new());
+    assert_eq!(encode_text(&p), r#"2["back"]"#);
+}

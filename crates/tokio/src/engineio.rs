@@ -45,6 +45,8 @@ pub enum EngineEvent {
         sid: Sid,
         /// Its protocol revision.
         protocol: Protocol,
+        /// The transport it opened with.
+        transport: Transport,
         /// Where to send it messages.
         handle: SessionHandle,
     },
@@ -309,6 +311,7 @@ impl EngineIo {
             id,
             sid: sid.clone(),
             protocol: session.protocol(),
+            transport: session.transport(),
             handle: SessionHandle { tx: out_tx },
         });
         let driver = Driver {

@@ -42,11 +42,22 @@ type EventHandler = Arc<dyn Fn(Socket, Message) -> BoxFuture + Send + Sync>;
 type DisconnectHandler = Arc<dyn Fn(Socket, DisconnectReason) -> BoxFuture + Send + Sync>;
 type ConnectHandler = Arc<dyn Fn(Socket) + Send + Sync>;
 type Predicate = Arc<dyn Fn(&str) -> bool + Send + Sync>;
-type Middleware = Arc<
+/// Connect middleware: decides whether a socket may join a namespace. Make one with
+/// [`middleware`].
+pub type Middleware = Arc<
     dyn Fn(ConnectRequest) -> Pin<Box<dyn Future<Output = Result<(), ConnectError>> + Send>>
         + Send
         + Sync,
 >;
+
+/// Wraps an async function as connect [`Middleware`].
+pub fn middleware<F, Fut>(f: F) -> Middleware
+where
+    F: Fn(ConnectRequest) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+{
+    Arc::new(move |request| Box::pin(f(request)))
+}
 
 /// A refusal of a CONNECT: the client gets `CONNECT_ERROR {message, data}` (v4: the message).
 #[derive(Debug, Clone, PartialEq)]
@@ -509,6 +520,16 @@ impl Operators {
         Ok(())
     }
 
+    /// Emits `event` with a raw JSON array of arguments and its attachments.
+    pub fn emit_raw(&self, event: &str, args: &Str, attachments: Vec<Bytes>) {
+        let packet =
+            Packet::event_from_array(self.opts.namespace.clone(), event, args, attachments);
+        self.io.command(Command::Broadcast {
+            opts: self.opts.clone(),
+            packet,
+        });
+    }
+
     /// Emits to every selected socket and gathers their acks.
     pub async fn emit_with_ack<T: Serialize + ?Sized>(
         &self,
@@ -616,6 +637,28 @@ impl Message {
         &self.packet
     }
 
+    /// The arguments as a raw JSON array (binary parts as placeholders), to forward as they
+    /// are with [`attachments`](Self::attachments).
+    pub fn args_array(&self) -> Str {
+        self.packet.args_array()
+    }
+
+    /// The binary attachments, in placeholder order.
+    pub fn attachments(&self) -> &[Bytes] {
+        &self.packet.attachments
+    }
+
+    /// Answers with a raw JSON array of arguments and its attachments.
+    pub fn ack_raw(&self, args: Str, attachments: Vec<Bytes>) {
+        if let Some(a) = &self.ack {
+            let packet = Packet::ack_raw(a.namespace.clone(), a.id, args, attachments);
+            a.io.command(Command::Emit {
+                socket: a.socket.clone(),
+                packet,
+            });
+        }
+    }
+
     /// Whether the sender waits for an ack.
     pub fn wants_ack(&self) -> bool {
         self.ack.is_some()
@@ -661,6 +704,7 @@ struct SocketHandlers {
 #[derive(Debug, Clone, Copy)]
 struct ConnectionInfo {
     protocol: Protocol,
+    transport: sockeye_engineio::server::Transport,
     upgraded: bool,
 }
 
@@ -699,6 +743,11 @@ impl Socket {
         self.namespace.as_str()
     }
 
+    /// The server.
+    pub fn io(&self) -> &SocketIo {
+        &self.io
+    }
+
     /// The CONNECT auth (`Null` when none).
     pub fn auth(&self) -> &serde_json::Value {
         &self.shared.auth
@@ -715,17 +764,10 @@ impl Socket {
     /// The transport now: `websocket` once upgraded (or WebSocket from the start), else
     /// `polling`.
     pub fn transport(&self) -> &'static str {
-        if self
-            .shared
-            .connection
-            .lock()
-            .map(|c| c.upgraded)
-            .unwrap_or(false)
-        {
-            "websocket"
-        } else {
-            "polling"
-        }
+        let websocket = self.shared.connection.lock().is_ok_and(|c| {
+            c.upgraded || c.transport == sockeye_engineio::server::Transport::WebSocket
+        });
+        if websocket { "websocket" } else { "polling" }
     }
 
     /// Whether the connection upgraded from polling.
@@ -781,6 +823,15 @@ impl Socket {
             packet,
         });
         Ok(())
+    }
+
+    /// Emits `event` with a raw JSON array of arguments and its attachments.
+    pub fn emit_raw(&self, event: &str, args: &Str, attachments: Vec<Bytes>) {
+        let packet = Packet::event_from_array(self.namespace.clone(), event, args, attachments);
+        self.io.command(Command::Emit {
+            socket: self.id.clone(),
+            packet,
+        });
     }
 
     /// Emits and waits for the client's ack (at most `timeout`, default `ack_timeout`).
@@ -852,11 +903,21 @@ impl Socket {
         });
     }
 
-    /// Closes the whole Engine.IO connection of this socket.
-    pub fn close_transport(&self) {
+    /// Disconnects this socket and closes its whole Engine.IO connection, as the
+    /// reference's `disconnect(true)`: the client is told (no reconnection follows).
+    pub fn disconnect_all(&self) {
         self.io.command(Command::Disconnect {
             socket: self.id.clone(),
             close: true,
+        });
+    }
+
+    /// Closes the Engine.IO connection under this socket without a word, as the reference's
+    /// `socket.conn.close()`: the client sees "transport close" and reconnects; the server
+    /// reports "forced close".
+    pub fn close_transport(&self) {
+        self.io.command(Command::CloseConnection {
+            socket: self.id.clone(),
         });
     }
 }
@@ -904,6 +965,9 @@ enum Command {
     Disconnect {
         socket: SocketId,
         close: bool,
+    },
+    CloseConnection {
+        socket: SocketId,
     },
     Fetch {
         opts: BroadcastOptions,
@@ -970,6 +1034,7 @@ impl EngineTask {
                 id,
                 sid,
                 protocol,
+                transport,
                 handle,
             } => {
                 let client = ClientId(id);
@@ -978,6 +1043,7 @@ impl EngineTask {
                     client,
                     Arc::new(Mutex::new(ConnectionInfo {
                         protocol,
+                        transport,
                         upgraded: false,
                     })),
                 );
@@ -1072,6 +1138,15 @@ impl EngineTask {
             Command::Disconnect { socket, close } => {
                 let _ = self.server.disconnect(now, &socket, close);
             }
+            Command::CloseConnection { socket } => {
+                if let Some(session) = self
+                    .server
+                    .client_of(&socket)
+                    .and_then(|c| self.sessions.get(&c))
+                {
+                    session.close();
+                }
+            }
             Command::Fetch { opts, reply } => {
                 let _ = reply.send(self.server.fetch_sockets(&opts));
             }
@@ -1110,6 +1185,7 @@ impl EngineTask {
             .unwrap_or_else(|| {
                 Arc::new(Mutex::new(ConnectionInfo {
                     protocol: Protocol::V4,
+                    transport: sockeye_engineio::server::Transport::Polling,
                     upgraded: false,
                 }))
             });
