@@ -224,7 +224,13 @@ struct Namespace {
     buffer: Vec<Packet>,
     /// v4: `/`, joined by the server before the application asked for it.
     implicit: bool,
+    /// Events that arrived before the CONNECT answer (a recovering server replays missed
+    /// packets first), delivered right after it, as socket.io-client does.
+    early: Vec<Packet>,
 }
+
+/// Most events kept for a namespace before its CONNECT answer arrives.
+const MAX_EARLY_EVENTS: usize = 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Timer {
@@ -384,6 +390,7 @@ impl Client {
                 last_offset: None,
                 buffer: Vec::new(),
                 implicit: false,
+                early: Vec::new(),
             });
         ns.wanted = true;
         ns.auth = auth;
@@ -453,6 +460,42 @@ impl Client {
         } else if !volatile && let Some(ns) = self.namespaces.get_mut(key) {
             ns.buffer.push(packet);
         }
+    }
+
+    /// Emits an event packet built by the caller (its namespace is set to `namespace`).
+    pub fn emit_packet(&mut self, namespace: &str, mut packet: Packet, volatile: bool) -> Result<(), ClientError> {
+        let (key, connected) = self.ns_key(namespace)?;
+        packet.namespace = key.clone();
+        self.send_or_buffer(&key, connected, packet, volatile);
+        Ok(())
+    }
+
+    /// As [`emit_with_ack`](Self::emit_with_ack), for a packet built by the caller.
+    pub fn emit_packet_with_ack(
+        &mut self,
+        now: Instant,
+        namespace: &str,
+        packet: Packet,
+        timeout: Option<Duration>,
+    ) -> Result<u64, ClientError> {
+        let (key, connected) = self.ns_key(namespace)?;
+        let id = self.next_ack;
+        self.next_ack += 1;
+        let mut packet = packet.with_id(id);
+        packet.namespace = key.clone();
+        self.send_or_buffer(&key, connected, packet, false);
+        self.acks.insert((key.clone(), id), ());
+        let deadline = now + timeout.unwrap_or(self.config.ack_timeout);
+        self.schedule(deadline, Timer::Ack(key, id));
+        Ok(id)
+    }
+
+    /// Answers the server's event with a packet built by the caller (an ack packet).
+    pub fn ack_packet(&mut self, namespace: &str, mut packet: Packet) -> Result<(), ClientError> {
+        let (key, _) = self.ns_key(namespace)?;
+        packet.namespace = key;
+        self.send_packet(&packet);
+        Ok(())
     }
 
     /// Emits and waits for the server's ack: [`ClientEvent::Ack`] or
@@ -581,6 +624,7 @@ impl Client {
                 last_offset: None,
                 buffer: Vec::new(),
                 implicit: true,
+                early: Vec::new(),
             });
             ns.state = NsState::Connected;
             ns.implicit = !ns.wanted;
@@ -616,11 +660,15 @@ impl Client {
                 ns.sid = sid.clone();
                 ns.pid = pid;
                 let buffered = std::mem::take(&mut ns.buffer);
+                let early = std::mem::take(&mut ns.early);
                 self.events.push_back(ClientEvent::Connected {
-                    namespace,
+                    namespace: namespace.clone(),
                     sid,
                     recovered,
                 });
+                for packet in early {
+                    self.events.push_back(ClientEvent::Event { namespace: namespace.clone(), packet });
+                }
                 for p in buffered {
                     self.send_packet(&p);
                 }
@@ -634,6 +682,17 @@ impl Client {
                 });
             }
             PacketType::Event | PacketType::BinaryEvent => {
+                if ns.state == NsState::Connecting {
+                    if ns.pid.is_some()
+                        && let Some(offset) = last_string_arg(&packet)
+                    {
+                        ns.last_offset = Some(offset);
+                    }
+                    if ns.early.len() < MAX_EARLY_EVENTS {
+                        ns.early.push(packet);
+                    }
+                    return;
+                }
                 if ns.state != NsState::Connected {
                     return;
                 }

@@ -27,15 +27,19 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use serde::Serialize;
-use sockeye_engineio::{Protocol, ServerConfig as EngineConfig, Str, Transports};
+use sockeye_engineio::{Protocol, ServerConfig as EngineConfig, Str};
 use sockeye_socketio::Packet;
 use sockeye_socketio::server::{
-    BroadcastOptions, ClientId, DisconnectReason, Event, IdSource, ProtocolVersion, RecoveryConfig,
-    Room, Server, ServerConfig, SocketId, SocketInfo, Transmit,
+    BroadcastOptions, ClientId, Event, IdSource, Room, Server, ServerConfig, SocketId, SocketInfo,
+    Transmit,
 };
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engineio::{EngineEvent, EngineIo, SessionHandle, TrySendError};
+pub use crate::sio_client::{Client, ClientBuilder, ClientMessage, ClientSocket};
+pub use sockeye_socketio::client::{ClientDisconnectReason, Reconnection};
+pub use sockeye_engineio::Transports;
+pub use sockeye_socketio::server::{DisconnectReason, ProtocolVersion, RecoveryConfig};
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 type EventHandler = Arc<dyn Fn(Socket, Message) -> BoxFuture + Send + Sync>;
