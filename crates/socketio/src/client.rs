@@ -463,7 +463,12 @@ impl Client {
     }
 
     /// Emits an event packet built by the caller (its namespace is set to `namespace`).
-    pub fn emit_packet(&mut self, namespace: &str, mut packet: Packet, volatile: bool) -> Result<(), ClientError> {
+    pub fn emit_packet(
+        &mut self,
+        namespace: &str,
+        mut packet: Packet,
+        volatile: bool,
+    ) -> Result<(), ClientError> {
         let (key, connected) = self.ns_key(namespace)?;
         packet.namespace = key.clone();
         self.send_or_buffer(&key, connected, packet, volatile);
@@ -667,7 +672,10 @@ impl Client {
                     recovered,
                 });
                 for packet in early {
-                    self.events.push_back(ClientEvent::Event { namespace: namespace.clone(), packet });
+                    self.events.push_back(ClientEvent::Event {
+                        namespace: namespace.clone(),
+                        packet,
+                    });
                 }
                 for p in buffered {
                     self.send_packet(&p);

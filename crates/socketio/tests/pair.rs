@@ -425,7 +425,8 @@ fn events_before_the_connect_answer_follow_it() {
     // A recovering Node server replays missed packets before its CONNECT answer.
     use sockeye_socketio::Data;
     use sockeye_test_support::socketio::CountingIds;
-    let mut client = sockeye_socketio::client::Client::new(ClientConfig::default(), CountingIds::default());
+    let mut client =
+        sockeye_socketio::client::Client::new(ClientConfig::default(), CountingIds::default());
     let now = std::time::Instant::now();
     client.connect("/", None);
     client.handle_open(now);
@@ -433,7 +434,12 @@ fn events_before_the_connect_answer_follow_it() {
     client.handle_message(now, Data::Text(Str::from_static(r#"2["missed",1]"#)));
     assert_eq!(client.poll_event(), None, "held until connected");
     client.handle_message(now, Data::Text(Str::from_static(r#"0{"sid":"abc"}"#)));
-    assert!(matches!(client.poll_event(), Some(ClientEvent::Connected { .. })));
-    let Some(ClientEvent::Event { packet, .. }) = client.poll_event() else { panic!() };
+    assert!(matches!(
+        client.poll_event(),
+        Some(ClientEvent::Connected { .. })
+    ));
+    let Some(ClientEvent::Event { packet, .. }) = client.poll_event() else {
+        panic!()
+    };
     assert_eq!(packet.args::<(u8,)>().unwrap().0, 1);
 }

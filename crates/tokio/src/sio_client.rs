@@ -13,12 +13,16 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full, Limited};
 use serde::Serialize;
-use sockeye_engineio::client::{Client as EngineClient, ClientConfig as EngineConfig, ClientEvent as EngineEvent, ClientTransmit as EngineTransmit};
+use sockeye_engineio::client::{
+    Client as EngineClient, ClientConfig as EngineConfig, ClientEvent as EngineEvent,
+    ClientTransmit as EngineTransmit,
+};
 use sockeye_engineio::server::RequestMethod;
 use sockeye_engineio::{Data, Protocol, RequestId, SocketId, Str, Transports};
 use sockeye_socketio::Packet;
 use sockeye_socketio::client::{
-    Client as SioClient, ClientConfig as SioConfig, ClientDisconnectReason, ClientEvent, ClientTransmit, Reconnection,
+    Client as SioClient, ClientConfig as SioConfig, ClientDisconnectReason, ClientEvent,
+    ClientTransmit, Reconnection,
 };
 use sockeye_socketio::server::{IdSource, ProtocolVersion};
 use sockeye_ws::Message as WsMessage;
@@ -31,7 +35,8 @@ use crate::ws::{MaybeTlsStream, WebSocketStream};
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 type EventHandler = Arc<dyn Fn(ClientSocket, ClientMessage) -> BoxFuture + Send + Sync>;
 type ConnectHandler = Arc<dyn Fn(ClientSocket, bool) -> BoxFuture + Send + Sync>;
-type DisconnectHandler = Arc<dyn Fn(ClientSocket, ClientDisconnectReason) -> BoxFuture + Send + Sync>;
+type DisconnectHandler =
+    Arc<dyn Fn(ClientSocket, ClientDisconnectReason) -> BoxFuture + Send + Sync>;
 type ErrorHandler = Arc<dyn Fn(ClientSocket, serde_json::Value) -> BoxFuture + Send + Sync>;
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -97,7 +102,11 @@ impl ClientBuilder {
 
     /// Joins `namespace` (with an auth object) once connected; `/` is joined when no
     /// namespace is given.
-    pub fn namespace(mut self, namespace: impl Into<String>, auth: Option<serde_json::Value>) -> Self {
+    pub fn namespace(
+        mut self,
+        namespace: impl Into<String>,
+        auth: Option<serde_json::Value>,
+    ) -> Self {
         self.namespaces.push((namespace.into(), auth));
         self
     }
@@ -109,7 +118,10 @@ impl ClientBuilder {
             self.namespaces.push(("/".into(), None));
         }
         let (commands, rx) = mpsc::unbounded_channel();
-        let client = Client { commands, handlers: Arc::new(Mutex::new(HashMap::new())) };
+        let client = Client {
+            commands,
+            handlers: Arc::new(Mutex::new(HashMap::new())),
+        };
         let sio_config = SioConfig {
             protocol: self.protocol,
             reconnection: self.reconnection,
@@ -118,7 +130,10 @@ impl ClientBuilder {
         };
         let mut sio = SioClient::new(sio_config, OsRandom);
         for (ns, auth) in &self.namespaces {
-            sio.connect(Str::from(ns.clone()), auth.as_ref().map(|a| Str::from(a.to_string())));
+            sio.connect(
+                Str::from(ns.clone()),
+                auth.as_ref().map(|a| Str::from(a.to_string())),
+            );
         }
         let driver = Driver {
             builder: self,
@@ -155,11 +170,28 @@ struct NsHandlers {
 }
 
 enum Command {
-    Emit { ns: String, packet: Packet, volatile: bool },
-    EmitWithAck { ns: String, packet: Packet, timeout: Option<Duration>, reply: oneshot::Sender<Result<ClientMessage, EmitError>> },
-    Ack { ns: String, packet: Packet },
-    Connect { ns: String, auth: Option<serde_json::Value> },
-    Disconnect { ns: String },
+    Emit {
+        ns: String,
+        packet: Packet,
+        volatile: bool,
+    },
+    EmitWithAck {
+        ns: String,
+        packet: Packet,
+        timeout: Option<Duration>,
+        reply: oneshot::Sender<Result<ClientMessage, EmitError>>,
+    },
+    Ack {
+        ns: String,
+        packet: Packet,
+    },
+    Connect {
+        ns: String,
+        auth: Option<serde_json::Value>,
+    },
+    Disconnect {
+        ns: String,
+    },
     Close,
 }
 
@@ -185,7 +217,10 @@ impl Client {
     /// The socket of `namespace` (joined if it was given to the builder, or with
     /// [`ClientSocket::connect`]).
     pub fn socket(&self, namespace: &str) -> ClientSocket {
-        ClientSocket { client: self.clone(), namespace: namespace.to_owned() }
+        ClientSocket {
+            client: self.clone(),
+            namespace: namespace.to_owned(),
+        }
     }
 
     /// Leaves every namespace and closes the connection; no reconnection follows.
@@ -232,7 +267,8 @@ impl ClientSocket {
         F: Future<Output = ()> + Send + 'static,
     {
         let h: EventHandler = Arc::new(move |s, m| Box::pin(handler(s, m)));
-        self.client.with_handlers(&self.namespace, |n| n.any = Some(h));
+        self.client
+            .with_handlers(&self.namespace, |n| n.any = Some(h));
     }
 
     /// Runs on every (re)connection of this namespace; the flag says whether the server
@@ -243,7 +279,8 @@ impl ClientSocket {
         F: Future<Output = ()> + Send + 'static,
     {
         let h: ConnectHandler = Arc::new(move |s, r| Box::pin(handler(s, r)));
-        self.client.with_handlers(&self.namespace, |n| n.connect.push(h));
+        self.client
+            .with_handlers(&self.namespace, |n| n.connect.push(h));
     }
 
     /// Runs when this namespace disconnects, with socket.io-client's reason.
@@ -253,7 +290,8 @@ impl ClientSocket {
         F: Future<Output = ()> + Send + 'static,
     {
         let h: DisconnectHandler = Arc::new(move |s, r| Box::pin(handler(s, r)));
-        self.client.with_handlers(&self.namespace, |n| n.disconnect.push(h));
+        self.client
+            .with_handlers(&self.namespace, |n| n.disconnect.push(h));
     }
 
     /// Runs when the server refuses this namespace (the payload as JSON).
@@ -263,23 +301,33 @@ impl ClientSocket {
         F: Future<Output = ()> + Send + 'static,
     {
         let h: ErrorHandler = Arc::new(move |s, e| Box::pin(handler(s, e)));
-        self.client.with_handlers(&self.namespace, |n| n.connect_error.push(h));
+        self.client
+            .with_handlers(&self.namespace, |n| n.connect_error.push(h));
     }
 
     /// Joins this namespace (with auth).
     pub fn connect(&self, auth: Option<serde_json::Value>) {
-        let _ = self.client.commands.send(Command::Connect { ns: self.namespace.clone(), auth });
+        let _ = self.client.commands.send(Command::Connect {
+            ns: self.namespace.clone(),
+            auth,
+        });
     }
 
     /// Leaves this namespace.
     pub fn disconnect(&self) {
-        let _ = self.client.commands.send(Command::Disconnect { ns: self.namespace.clone() });
+        let _ = self.client.commands.send(Command::Disconnect {
+            ns: self.namespace.clone(),
+        });
     }
 
     /// Emits `event` with `args` (a sequence); buffered until connected.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         let packet = build(&self.namespace, event, args)?;
-        let _ = self.client.commands.send(Command::Emit { ns: self.namespace.clone(), packet, volatile: false });
+        let _ = self.client.commands.send(Command::Emit {
+            ns: self.namespace.clone(),
+            packet,
+            volatile: false,
+        });
         Ok(())
     }
 
@@ -292,7 +340,12 @@ impl ClientSocket {
     ) -> Result<ClientMessage, EmitError> {
         let packet = build(&self.namespace, event, args)?;
         let (reply, rx) = oneshot::channel();
-        let _ = self.client.commands.send(Command::EmitWithAck { ns: self.namespace.clone(), packet, timeout, reply });
+        let _ = self.client.commands.send(Command::EmitWithAck {
+            ns: self.namespace.clone(),
+            packet,
+            timeout,
+            reply,
+        });
         rx.await.map_err(|_| EmitError::Closed)?
     }
 }
@@ -301,7 +354,8 @@ fn build<T: Serialize + ?Sized>(ns: &str, event: &str, args: &T) -> Result<Packe
     if sockeye_socketio::RESERVED_EVENTS.contains(&event) {
         return Err(EmitError::Invalid(format!("reserved event name {event:?}")));
     }
-    Packet::event(Str::from(ns.to_owned()), event, args).map_err(|e| EmitError::Invalid(e.to_string()))
+    Packet::event(Str::from(ns.to_owned()), event, args)
+        .map_err(|e| EmitError::Invalid(e.to_string()))
 }
 
 /// An event (or ack) from the server.
@@ -314,7 +368,11 @@ pub struct ClientMessage {
 impl ClientMessage {
     /// The event name (empty for acks).
     pub fn event(&self) -> String {
-        self.packet.event.as_ref().map(|e| e.to_string()).unwrap_or_default()
+        self.packet
+            .event
+            .as_ref()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
     }
 
     /// The arguments as a sequence type.
@@ -329,17 +387,29 @@ impl ClientMessage {
 
     /// Answers the server (no-op when it asked for no ack).
     pub fn ack<T: Serialize + ?Sized>(&self, args: &T) -> Result<(), EmitError> {
-        let Some((client, ns, id)) = &self.ack else { return Ok(()) };
-        let packet = Packet::ack(Str::from(ns.clone()), *id, args).map_err(|e| EmitError::Invalid(e.to_string()))?;
-        let _ = client.commands.send(Command::Ack { ns: ns.clone(), packet });
+        let Some((client, ns, id)) = &self.ack else {
+            return Ok(());
+        };
+        let packet = Packet::ack(Str::from(ns.clone()), *id, args)
+            .map_err(|e| EmitError::Invalid(e.to_string()))?;
+        let _ = client.commands.send(Command::Ack {
+            ns: ns.clone(),
+            packet,
+        });
         Ok(())
     }
 }
 
 /// What finished among the driver's I/O.
 enum Done {
-    Response { id: RequestId, result: Result<(http::StatusCode, bool, Bytes), ()> },
-    Socket { id: SocketId, result: Result<Ws, ()> },
+    Response {
+        id: RequestId,
+        result: Result<(http::StatusCode, bool, Bytes), ()>,
+    },
+    Socket {
+        id: SocketId,
+        result: Result<Ws, ()>,
+    },
 }
 
 enum WsInput {
@@ -379,10 +449,13 @@ impl Driver {
             if closing && self.eio.is_none() {
                 break;
             }
-            let deadline = [self.eio.as_ref().and_then(EngineClient::poll_timeout), self.sio.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min();
+            let deadline = [
+                self.eio.as_ref().and_then(EngineClient::poll_timeout),
+                self.sio.poll_timeout(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             let sleep = async {
                 match deadline {
                     Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -432,23 +505,32 @@ impl Driver {
     fn command(&mut self, command: Command) {
         let now = Instant::now();
         match command {
-            Command::Emit { ns, packet, volatile } => {
+            Command::Emit {
+                ns,
+                packet,
+                volatile,
+            } => {
                 let _ = self.sio.emit_packet(&ns, packet, volatile);
             }
-            Command::EmitWithAck { ns, packet, timeout, reply } => {
-                match self.sio.emit_packet_with_ack(now, &ns, packet, timeout) {
-                    Ok(id) => {
-                        self.acks.insert((ns, id), reply);
-                    }
-                    Err(_) => {
-                        let _ = reply.send(Err(EmitError::Closed));
-                    }
+            Command::EmitWithAck {
+                ns,
+                packet,
+                timeout,
+                reply,
+            } => match self.sio.emit_packet_with_ack(now, &ns, packet, timeout) {
+                Ok(id) => {
+                    self.acks.insert((ns, id), reply);
                 }
-            }
+                Err(_) => {
+                    let _ = reply.send(Err(EmitError::Closed));
+                }
+            },
             Command::Ack { ns, packet } => {
                 let _ = self.sio.ack_packet(&ns, packet);
             }
-            Command::Connect { ns, auth } => self.sio.connect(Str::from(ns), auth.map(|a| Str::from(a.to_string()))),
+            Command::Connect { ns, auth } => self
+                .sio
+                .connect(Str::from(ns), auth.map(|a| Str::from(a.to_string()))),
             Command::Disconnect { ns } => {
                 let _ = self.sio.disconnect(&ns);
             }
@@ -463,7 +545,9 @@ impl Driver {
             Done::Response { id, result } => {
                 self.requests.remove(&id);
                 match result {
-                    Ok((status, binary, body)) => eio.handle_response(now, id, status, binary, body),
+                    Ok((status, binary, body)) => {
+                        eio.handle_response(now, id, status, binary, body)
+                    }
                     Err(()) => eio.handle_request_failed(now, id),
                 }
             }
@@ -496,21 +580,33 @@ impl Driver {
 
     fn url(&self, query: &str, ws: bool) -> String {
         let base = if ws {
-            self.builder.url.replacen("http://", "ws://", 1).replacen("https://", "wss://", 1)
+            self.builder
+                .url
+                .replacen("http://", "ws://", 1)
+                .replacen("https://", "wss://", 1)
         } else {
             self.builder.url.clone()
         };
         format!("{base}{}?{query}", self.builder.path)
     }
 
-    async fn drain(&mut self, done_tx: &mpsc::UnboundedSender<Done>, ws_tx: &mpsc::Sender<WsInput>) {
+    async fn drain(
+        &mut self,
+        done_tx: &mpsc::UnboundedSender<Done>,
+        ws_tx: &mpsc::Sender<WsInput>,
+    ) {
         loop {
             let mut progressed = false;
             // Engine.IO transmits: requests and sockets start as tasks; frames go out now.
             while let Some(t) = self.eio.as_mut().and_then(EngineClient::poll_transmit) {
                 progressed = true;
                 match t {
-                    EngineTransmit::Request { id, method, query, body } => {
+                    EngineTransmit::Request {
+                        id,
+                        method,
+                        query,
+                        body,
+                    } => {
                         let url = self.url(&query, false);
                         let tx = done_tx.clone();
                         let limit = self.engine_config().max_payload();
@@ -524,16 +620,21 @@ impl Driver {
                         let url = self.url(&query, true);
                         let tx = done_tx.clone();
                         tokio::spawn(async move {
-                            let result = crate::ws::connect(&url).await.map(|(ws, _)| ws).map_err(|_| ());
+                            let result = crate::ws::connect(&url)
+                                .await
+                                .map(|(ws, _)| ws)
+                                .map_err(|_| ());
                             let _ = tx.send(Done::Socket { id, result });
                         });
                     }
                     EngineTransmit::Frame { socket, frame } => {
                         let message = match frame {
-                            Data::Text(t) => match sockeye_ws::Utf8Bytes::try_from_bytes(t.into_bytes()) {
-                                Ok(t) => WsMessage::Text(t),
-                                Err(_) => continue,
-                            },
+                            Data::Text(t) => {
+                                match sockeye_ws::Utf8Bytes::try_from_bytes(t.into_bytes()) {
+                                    Ok(t) => WsMessage::Text(t),
+                                    Err(_) => continue,
+                                }
+                            }
                             Data::Binary(b) => WsMessage::Binary(b),
                         };
                         if let Some(sink) = self.sinks.get_mut(&socket)
@@ -609,10 +710,20 @@ impl Driver {
         let handlers = |ns: &str| {
             let map = self.client.handlers.lock().ok()?;
             let h = map.get(ns)?;
-            Some((h.events.clone(), h.any.clone(), h.connect.clone(), h.disconnect.clone(), h.connect_error.clone()))
+            Some((
+                h.events.clone(),
+                h.any.clone(),
+                h.connect.clone(),
+                h.disconnect.clone(),
+                h.connect_error.clone(),
+            ))
         };
         match event {
-            ClientEvent::Connected { namespace, recovered, .. } => {
+            ClientEvent::Connected {
+                namespace,
+                recovered,
+                ..
+            } => {
                 let socket = self.client.socket(namespace.as_str());
                 if let Some((_, _, connect, _, _)) = handlers(namespace.as_str()) {
                     for h in connect {
@@ -632,14 +743,28 @@ impl Driver {
                 }
             }
             ClientEvent::Event { namespace, packet } => {
-                let Some((events, any, ..)) = handlers(namespace.as_str()) else { return };
-                let name = packet.event.as_ref().map(|e| e.to_string()).unwrap_or_default();
-                let Some(handler) = events.get(&name).cloned().or(any) else { return };
-                let ack = packet.id.map(|id| (self.client.clone(), namespace.to_string(), id));
+                let Some((events, any, ..)) = handlers(namespace.as_str()) else {
+                    return;
+                };
+                let name = packet
+                    .event
+                    .as_ref()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                let Some(handler) = events.get(&name).cloned().or(any) else {
+                    return;
+                };
+                let ack = packet
+                    .id
+                    .map(|id| (self.client.clone(), namespace.to_string(), id));
                 let socket = self.client.socket(namespace.as_str());
                 tokio::spawn(handler(socket, ClientMessage { packet, ack }));
             }
-            ClientEvent::Ack { namespace, id, packet } => {
+            ClientEvent::Ack {
+                namespace,
+                id,
+                packet,
+            } => {
                 if let Some(reply) = self.acks.remove(&(namespace.to_string(), id)) {
                     let _ = reply.send(Ok(ClientMessage { packet, ack: None }));
                 }
@@ -672,9 +797,13 @@ async fn http_request(
     let uri: http::Uri = url.parse().map_err(|_| ())?;
     let host = uri.host().ok_or(())?.to_owned();
     let port = uri.port_u16().unwrap_or(80);
-    let stream = TcpStream::connect((host.as_str(), port)).await.map_err(|_| ())?;
+    let stream = TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|_| ())?;
     let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(|_| ())?;
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|_| ())?;
     tokio::spawn(conn);
     let mut req = http::Request::builder()
         .method(match method {
@@ -697,6 +826,10 @@ async fn http_request(
         .headers()
         .get(http::header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/octet-stream"));
-    let body = Limited::new(res.into_body(), limit).collect().await.map_err(|_| ())?.to_bytes();
+    let body = Limited::new(res.into_body(), limit)
+        .collect()
+        .await
+        .map_err(|_| ())?
+        .to_bytes();
     Ok((status, binary, body))
 }
