@@ -251,9 +251,9 @@ async fn scenario(url: &str, protocol: ProtocolVersion, mode: &str, checks: Arc<
     }
     let _ = root.emit("close-transport", &());
     let recovered = next_bool(&mut connected).await;
-    checks.check("reconnected", recovered.is_some(), &recovered);
+    checks.check("reconnected", recovered.is_some(), recovered);
     if v5 {
-        checks.check("session recovered", recovered == Some(true), &recovered);
+        checks.check("session recovered", recovered == Some(true), recovered);
         let h = next(&mut headlines).await;
         checks.check("missed packet replayed", h[0] == "while you were away", &h);
     }

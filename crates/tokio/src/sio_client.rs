@@ -408,7 +408,7 @@ enum Done {
     },
     Socket {
         id: SocketId,
-        result: Result<Ws, ()>,
+        result: Result<Box<Ws>, ()>,
     },
 }
 
@@ -553,7 +553,7 @@ impl Driver {
             }
             Done::Socket { id, result } => match result {
                 Ok(ws) => {
-                    let (sink, mut stream) = ws.split();
+                    let (sink, mut stream) = (*ws).split();
                     self.sinks.insert(id, sink);
                     eio.handle_socket_open(now, id);
                     let tx = ws_tx.clone();
@@ -622,7 +622,7 @@ impl Driver {
                         tokio::spawn(async move {
                             let result = crate::ws::connect(&url)
                                 .await
-                                .map(|(ws, _)| ws)
+                                .map(|(ws, _)| Box::new(ws))
                                 .map_err(|_| ());
                             let _ = tx.send(Done::Socket { id, result });
                         });
