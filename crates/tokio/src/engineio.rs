@@ -16,7 +16,6 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
 use sockeye_engineio::server::{
     Attach, ErrorCode, Event, RequestHead, RequestMethod, Route, Server, Session, Sid, SocketId,
     Transmit, Transport,
@@ -194,7 +193,11 @@ impl EngineIo {
     }
 
     /// Serves one request to the Engine.IO path.
-    pub async fn handle(&self, mut req: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
+    pub async fn handle<B>(&self, mut req: http::Request<B>) -> http::Response<Full<Bytes>>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let head = RequestHead::from_http(req.method(), req.uri(), req.headers());
         let binary = head.is_binary();
         let method = head.method();

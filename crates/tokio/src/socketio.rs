@@ -37,8 +37,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::engineio::{EngineEvent, EngineIo, SessionHandle, TrySendError};
 pub use crate::sio_client::{Client, ClientBuilder, ClientMessage, ClientSocket};
-pub use sockeye_socketio::client::{ClientDisconnectReason, Reconnection};
 pub use sockeye_engineio::Transports;
+pub use sockeye_socketio::client::{ClientDisconnectReason, Reconnection};
 pub use sockeye_socketio::server::{DisconnectReason, ProtocolVersion, RecoveryConfig};
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -340,7 +340,11 @@ impl SocketIo {
     }
 
     /// Serves a request to the Engine.IO path (mount it in hyper, axum, …).
-    pub async fn handle(&self, req: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
+    pub async fn handle<B>(&self, req: http::Request<B>) -> http::Response<Full<Bytes>>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let origin = req.headers().get(http::header::ORIGIN).cloned();
         if req.method() == http::Method::OPTIONS {
             let mut res = http::Response::new(Full::default());
@@ -422,6 +426,30 @@ impl SocketIo {
             }
         })
         .await
+    }
+}
+
+impl<B> tower_service::Service<http::Request<B>> for SocketIo
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = http::Response<Full<Bytes>>;
+    type Error = std::convert::Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    /// Serves a request to the Engine.IO path (mount the service at that path, e.g. with
+    /// axum's `Router::route_service("/socket.io/", io)`).
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let io = self.clone();
+        Box::pin(async move { Ok(io.handle(req).await) })
     }
 }
 
