@@ -54,10 +54,15 @@ wait_port() {
 
 rm -rf "$root/servers" "$root/clients"
 
+# A port picked free can be taken by another process before ws_echo binds it: try a few.
+for attempt in 1 2 3; do
+  "$bin/ws_echo" "127.0.0.1:$server_port" >"$root/ws_echo.log" 2>&1 &
+  pids+=($!)
+  if wait_port "$server_port"; then break; fi
+  [ "$attempt" = 3 ] && exit 1
+  server_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+done
 echo "== server role: kosoku fuzzingclient against ws_echo on 127.0.0.1:$server_port"
-"$bin/ws_echo" "127.0.0.1:$server_port" >"$root/ws_echo.log" 2>&1 &
-pids+=($!)
-wait_port "$server_port"
 # kosoku's exit code also counts UNIMPLEMENTED; judge.py reads the report instead.
 timeout 900 "$venv/bin/kosoku" -m fuzzingclient "127.0.0.1:$server_port" -p 4 \
   -o "$root/servers" >"$root/server-run.log" 2>&1 || true
