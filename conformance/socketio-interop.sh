@@ -4,7 +4,9 @@
 # 2.x (protocol v4 / Engine.IO v3), each over websocket only, polling only, and polling
 # upgraded to websocket: namespaces and auth, acks both ways, binary (nested, in acks),
 # rooms and broadcasts seen by the right clients only, disconnect reasons on both sides,
-# reconnection after the server closes the transport.
+# reconnection after the server closes the transport. And engine.io-client 6.x on the same
+# server's Engine.IO layer (conformance/socketio/engineio-client.js): handshake, raw packets
+# both ways, upgrade, close.
 #
 # Installs the npm packages (pinned) under target/conformance/socketio.
 set -euo pipefail
@@ -12,6 +14,7 @@ cd "$(dirname "$0")/.."
 
 SOCKET_IO_CLIENT_VERSION=4.8.4
 SOCKET_IO_CLIENT_V2_VERSION=2.5.0
+ENGINE_IO_CLIENT_VERSION=6.6.4
 root=target/conformance/socketio
 mkdir -p "$root"
 
@@ -19,11 +22,13 @@ need() { # package version
   [ -f "$root/node_modules/$1/package.json" ] &&
     grep -q "\"version\": \"$2\"" "$root/node_modules/$1/package.json"
 }
-if ! need socket.io-client "$SOCKET_IO_CLIENT_VERSION" || ! need socket.io-client-v2 "$SOCKET_IO_CLIENT_V2_VERSION"; then
-  echo "installing socket.io-client $SOCKET_IO_CLIENT_VERSION and $SOCKET_IO_CLIENT_V2_VERSION into $root"
+if ! need socket.io-client "$SOCKET_IO_CLIENT_VERSION" || ! need socket.io-client-v2 "$SOCKET_IO_CLIENT_V2_VERSION" ||
+  ! need engine.io-client "$ENGINE_IO_CLIENT_VERSION"; then
+  echo "installing socket.io-client $SOCKET_IO_CLIENT_VERSION and $SOCKET_IO_CLIENT_V2_VERSION, engine.io-client $ENGINE_IO_CLIENT_VERSION into $root"
   npm install --silent --no-audit --no-fund --prefix "$root" \
     "socket.io-client@$SOCKET_IO_CLIENT_VERSION" \
-    "socket.io-client-v2@npm:socket.io-client@$SOCKET_IO_CLIENT_V2_VERSION" >/dev/null
+    "socket.io-client-v2@npm:socket.io-client@$SOCKET_IO_CLIENT_V2_VERSION" \
+    "engine.io-client@$ENGINE_IO_CLIENT_VERSION" >/dev/null
 fi
 
 cargo build --release --quiet -p sockeye-tokio --example sio_interop
@@ -42,5 +47,9 @@ for client in v4 v2; do
     NODE_PATH="$root/node_modules" timeout 120 node conformance/socketio/interop.js \
       "http://127.0.0.1:$port" "$client" "$mode" || status=1
   done
+done
+for mode in websocket polling upgrade; do
+  NODE_PATH="$root/node_modules" timeout 60 node conformance/socketio/engineio-client.js \
+    "http://127.0.0.1:$port" "$mode" || status=1
 done
 exit $status
