@@ -326,12 +326,23 @@ impl EngineIo {
             sockets: HashMap::new(),
         };
         let shared = self.shared.clone();
-        tokio::spawn(async move {
-            driver.run(rx, out_rx, first_request, first_socket).await;
-            if let Ok(mut sessions) = shared.sessions.lock() {
-                sessions.remove(sid.as_str());
-            }
-        });
+        // One span per session: its id and first transport; payloads are never logged.
+        let span = tracing::debug_span!(
+            "engineio",
+            sid = %sid,
+            transport = driver.session.transport().as_str(),
+            eio = driver.session.protocol().as_str(),
+        );
+        tokio::spawn(tracing::Instrument::instrument(
+            async move {
+                tracing::debug!("session opened");
+                driver.run(rx, out_rx, first_request, first_socket).await;
+                if let Ok(mut sessions) = shared.sessions.lock() {
+                    sessions.remove(sid.as_str());
+                }
+            },
+            span,
+        ));
     }
 }
 
@@ -502,9 +513,13 @@ impl Driver {
                 progressed = true;
                 let event = match event {
                     Event::Message(data) => EngineEvent::Message { id: self.id, data },
-                    Event::Upgraded => EngineEvent::Upgraded { id: self.id },
+                    Event::Upgraded => {
+                        tracing::debug!("upgraded to websocket");
+                        EngineEvent::Upgraded { id: self.id }
+                    }
                     Event::Upgrading => continue,
                     Event::Closed(reason) => {
+                        tracing::debug!(%reason, "session closed");
                         closed = true;
                         EngineEvent::Closed {
                             id: self.id,

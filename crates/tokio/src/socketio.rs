@@ -1227,6 +1227,7 @@ impl EngineTask {
             connection,
         });
         self.sockets.insert(socket.clone(), shared.clone());
+        tracing::debug!(socket = %socket, namespace = %namespace, "socket connected");
         let handle = Socket {
             io: self.io.clone(),
             id: socket.clone(),
@@ -1395,6 +1396,7 @@ impl EngineTask {
                 reason,
                 ..
             } => {
+                tracing::debug!(socket = %socket, namespace = %namespace, %reason, "socket disconnected");
                 self.acks.retain(|(s, _), _| *s != socket);
                 let Some(shared) = self.sockets.remove(&socket) else {
                     return;
