@@ -1,14 +1,33 @@
-//! Payload checks without building a JSON tree: serde visitors that validate the shape the
-//! reference parser requires (`isPayloadValid`) and every binary placeholder, skipping
-//! everything else with `IgnoredAny` (serde_json still checks the syntax, and bounds nesting
-//! at 128 levels).
+//! Payload checks without building a JSON tree: one left-to-right byte scan over the payload
+//! (already UTF-8) that checks the JSON grammar, the shape the reference parser requires
+//! (`isPayloadValid`), the event name, and every binary placeholder.
+//!
+//! It reproduces, decision for decision, the serde pass it replaced (serde_json 1.0 driven by
+//! visitors, kept as `oracle` for the differential tests), including where that pass is
+//! lenient, because what a server accepts must not change with its speed:
+//!
+//! - Values the old pass *skipped* (`IgnoredAny`: the arguments of events and acks that are not
+//!   binary, the values of a CONNECT object's other keys, whatever is nested in a `_placeholder`
+//!   or `num` value) are checked for grammar only: `\u` escapes need four hex digits but lone
+//!   surrogates pass, numbers are not range-checked, and nesting is unbounded (an explicit
+//!   stack, not recursion).
+//! - Values the old pass *walked* (the top-level value, the event name, object keys, every
+//!   value of a binary packet, `_placeholder` and `num` values themselves) are also checked as
+//!   serde_json parses them: surrogate escapes must pair up, numbers must be finite as `f64`
+//!   (`1e999` is refused), and such containers nest at most 127 deep (serde_json's recursion
+//!   limit of 128).
+//! - The first fault in text order decides the error: a shape fault (top-level type, event name,
+//!   placeholder) where the walk would raise it, otherwise `InvalidJson` at the first grammar
+//!   fault. A placeholder object is judged at its closing brace.
 
-use std::cell::Cell;
-use std::fmt;
-
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Number;
 
 use crate::packet::{DecodeError, EventName, PacketType};
+
+#[cfg(test)]
+mod oracle;
+#[cfg(test)]
+mod tests;
 
 /// Event names the reference refuses from peers: they collide with lifecycle events.
 pub const RESERVED_EVENTS: [&str; 6] = [
@@ -20,414 +39,780 @@ pub const RESERVED_EVENTS: [&str; 6] = [
     "removeListener",
 ];
 
+/// serde_json's recursion limit: a walked container at this depth is refused.
+const MAX_DEPTH: u32 = 128;
+
+/// An integer part longer than this (without exponent) may overflow `f64` in serde_json's
+/// parser; shorter ones cannot (at most about 1.9e19 × 10^281).
+const SAFE_INT_DIGITS: usize = 300;
+
+type Result<T> = std::result::Result<T, DecodeError>;
+
 /// Checks `json` as the payload of a `kind` packet with `attachments` binary attachments.
 /// Returns the event name for (binary) events.
 pub(crate) fn check_payload(
     kind: PacketType,
     json: &[u8],
     attachments: usize,
-) -> Result<Option<EventName>, DecodeError> {
-    let fault = Cell::new(None);
-    let binary = matches!(kind, PacketType::BinaryEvent | PacketType::BinaryAck);
-    let top = Top {
-        kind,
-        walk: Walk {
-            attachments: binary.then_some(attachments),
-            fault: &fault,
-        },
+) -> Result<Option<EventName>> {
+    let mut scan = Scanner {
+        b: json,
+        i: 0,
+        depth: MAX_DEPTH,
+        attachments: kind.is_binary().then_some(attachments),
     };
-    let mut de = serde_json::Deserializer::from_slice(json);
-    let result = top
-        .deserialize(&mut de)
-        .and_then(|event| de.end().map(|()| event));
-    match result {
-        Ok(event) => Ok(event),
-        Err(e) => Err(fault.take().unwrap_or(if e.is_data() {
-            DecodeError::InvalidPayload
-        } else {
-            DecodeError::InvalidJson
-        })),
+    let event = scan.top(kind)?;
+    if scan.skip_ws().is_some() {
+        return Err(DecodeError::InvalidJson);
     }
+    Ok(event)
 }
 
-/// The top-level value: its JSON type must suit the packet type.
-struct Top<'a> {
-    kind: PacketType,
-    walk: Walk<'a>,
+const fn json_error<T>() -> Result<T> {
+    Err(DecodeError::InvalidJson)
 }
 
-impl<'de> DeserializeSeed<'de> for Top<'_> {
-    type Value = Option<EventName>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
+/// A placeholder's `num`: a non-negative integer, or anything else.
+#[derive(Clone, Copy)]
+enum Num {
+    Index(u64),
+    Invalid,
 }
 
-impl Top<'_> {
-    fn refuse<E: de::Error>(&self) -> E {
-        self.walk.fault.set(Some(DecodeError::InvalidPayload));
-        E::custom("invalid payload")
-    }
+/// What a `_placeholder` or `num` value turned out to be.
+enum Probe {
+    True,
+    Num(Num),
+    Other,
 }
 
-impl<'de> Visitor<'de> for Top<'_> {
-    type Value = Option<EventName>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a Socket.IO payload")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        match self.kind {
-            PacketType::Connect | PacketType::ConnectError => {
-                self.walk.visit_map(map)?;
-                Ok(None)
-            }
-            _ => Err(self.refuse()),
-        }
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        match self.kind {
-            PacketType::Event | PacketType::BinaryEvent => {
-                let fault = self.walk.fault;
-                let Some(name) = seq.next_element_seed(First { fault })? else {
-                    return Err(self.refuse());
-                };
-                while seq.next_element_seed(self.walk.clone())?.is_some() {}
-                Ok(Some(name))
-            }
-            PacketType::Ack | PacketType::BinaryAck => {
-                while seq.next_element_seed(self.walk.clone())?.is_some() {}
-                Ok(None)
-            }
-            _ => Err(self.refuse()),
-        }
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        match self.kind {
-            PacketType::ConnectError => Ok(None),
-            _ => Err(self.refuse()),
-        }
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Err(self.refuse())
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Err(self.refuse())
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Err(self.refuse())
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Err(self.refuse())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Err(self.refuse())
-    }
-}
-
-/// The first element of an event: a string that is not reserved, or a number.
-struct First<'a> {
-    fault: &'a Cell<Option<DecodeError>>,
-}
-
-impl First<'_> {
-    fn refuse<E: de::Error>(&self, error: DecodeError) -> E {
-        self.fault.set(Some(error));
-        E::custom("invalid event name")
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for First<'_> {
-    type Value = EventName;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for First<'_> {
-    type Value = EventName;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an event name")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        if RESERVED_EVENTS.contains(&v) {
-            return Err(self.refuse(DecodeError::ReservedEvent(v.to_owned())));
-        }
-        Ok(EventName::Text(v.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        if RESERVED_EVENTS.contains(&v.as_str()) {
-            return Err(self.refuse(DecodeError::ReservedEvent(v)));
-        }
-        Ok(EventName::Text(v))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(EventName::Number(v.into()))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(EventName::Number(v.into()))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        match serde_json::Number::from_f64(v) {
-            Some(n) => Ok(EventName::Number(n)),
-            None => Err(self.refuse(DecodeError::InvalidPayload)),
-        }
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Err(self.refuse(DecodeError::InvalidPayload))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Err(self.refuse(DecodeError::InvalidPayload))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-        Err(self.refuse(DecodeError::InvalidPayload))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-        Err(self.refuse(DecodeError::InvalidPayload))
-    }
-}
-
-/// Any value. With `attachments` set (binary packets), every object with
-/// `"_placeholder": true` must have an integer `num` in `[0, attachments)`, as the patched
-/// reference reconstructor requires (CVE-2022-2421); without, values are only skipped.
-#[derive(Clone)]
-struct Walk<'a> {
-    attachments: Option<usize>,
-    fault: &'a Cell<Option<DecodeError>>,
-}
-
-impl<'de> DeserializeSeed<'de> for Walk<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        if self.attachments.is_none() {
-            return serde::Deserialize::deserialize(d).map(|_: IgnoredAny| ());
-        }
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Walk<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(self.clone())?.is_some() {}
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut placeholder = false;
-        let mut num: Option<Num> = None;
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            match key {
-                Key::Placeholder => placeholder = map.next_value_seed(IsTrue)?,
-                Key::Num => num = Some(map.next_value_seed(NumSeed)?),
-                Key::Other => map.next_value_seed(self.clone())?,
-            }
-        }
-        if placeholder && let Some(attachments) = self.attachments {
-            let valid = matches!(num, Some(Num::Index(n)) if n < attachments as u64);
-            if !valid {
-                self.fault.set(Some(DecodeError::IllegalPlaceholder));
-                return Err(de::Error::custom("illegal attachments"));
-            }
-        }
-        Ok(())
-    }
-}
-
+/// An object key that matters to placeholders.
 enum Key {
     Placeholder,
     Num,
     Other,
 }
 
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Key;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
-        d.deserialize_str(self)
-    }
+/// A scanned number: its bytes, and whether it is a plain unsigned integer.
+struct NumberToken {
+    start: usize,
+    end: usize,
+    plain: bool,
 }
 
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Key;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Key, E> {
-        Ok(match v {
-            "_placeholder" => Key::Placeholder,
-            "num" => Key::Num,
-            _ => Key::Other,
-        })
-    }
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+    /// serde_json's `remaining_depth`: walked containers left before the limit.
+    depth: u32,
+    /// The attachment count of a binary packet: its values are walked and its placeholders
+    /// checked. `None` for other packets.
+    attachments: Option<usize>,
 }
 
-/// `true` exactly when the value is the JSON literal `true`.
-struct IsTrue;
-
-impl<'de> DeserializeSeed<'de> for IsTrue {
-    type Value = bool;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for IsTrue {
-    type Value = bool;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
+impl<'a> Scanner<'a> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<bool, E> {
-        Ok(v)
+    /// Skips JSON whitespace; returns the next byte.
+    #[inline]
+    fn skip_ws(&mut self) -> Option<u8> {
+        while let Some(&c) = self.b.get(self.i) {
+            match c {
+                b' ' | b'\n' | b'\t' | b'\r' => self.i += 1,
+                _ => return Some(c),
+            }
+        }
+        None
     }
 
-    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
-        Ok(false)
+    /// Enters a walked container (serde_json's `check_recursion`).
+    #[inline]
+    fn enter(&mut self) -> Result<()> {
+        self.depth -= 1;
+        if self.depth == 0 {
+            return json_error();
+        }
+        self.i += 1;
+        Ok(())
     }
 
-    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
-        Ok(false)
+    #[inline]
+    fn leave(&mut self) {
+        self.depth += 1;
     }
 
-    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
-        Ok(false)
-    }
+    // ----- the packet's shape -----
 
-    fn visit_str<E>(self, _: &str) -> Result<bool, E> {
-        Ok(false)
-    }
-
-    fn visit_unit<E>(self) -> Result<bool, E> {
-        Ok(false)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(false)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(false)
-    }
-}
-
-/// A placeholder's `num`: a non-negative integer, or anything else.
-enum Num {
-    Index(u64),
-    Invalid,
-}
-
-struct NumSeed;
-
-impl<'de> DeserializeSeed<'de> for NumSeed {
-    type Value = Num;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Num, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for NumSeed {
-    type Value = Num;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Num, E> {
-        Ok(Num::Index(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Num, E> {
-        Ok(u64::try_from(v).map_or(Num::Invalid, Num::Index))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Num, E> {
-        // `1.0` is an integer to JavaScript.
-        if v.fract() == 0.0 && (0.0..9_007_199_254_740_992.0).contains(&v) {
-            Ok(Num::Index(v as u64))
-        } else {
-            Ok(Num::Invalid)
+    /// The top-level value, whose type must suit the packet type.
+    fn top(&mut self, kind: PacketType) -> Result<Option<EventName>> {
+        let Some(c) = self.skip_ws() else {
+            return json_error();
+        };
+        match c {
+            b'[' => {
+                self.enter()?;
+                let event = match kind {
+                    PacketType::Event | PacketType::BinaryEvent => {
+                        match self.skip_ws() {
+                            None => return json_error(),
+                            Some(b']') => return Err(DecodeError::InvalidPayload),
+                            Some(_) => {}
+                        }
+                        let name = self.event_name()?;
+                        self.elements(false)?;
+                        Some(name)
+                    }
+                    PacketType::Ack | PacketType::BinaryAck => {
+                        self.elements(true)?;
+                        None
+                    }
+                    _ => return Err(DecodeError::InvalidPayload),
+                };
+                self.leave();
+                Ok(event)
+            }
+            b'{' => match kind {
+                PacketType::Connect | PacketType::ConnectError => {
+                    self.enter()?;
+                    self.object()?;
+                    self.leave();
+                    Ok(None)
+                }
+                _ => Err(DecodeError::InvalidPayload),
+            },
+            b'"' => {
+                self.i += 1;
+                self.string(true)?;
+                match kind {
+                    PacketType::ConnectError => Ok(None),
+                    _ => Err(DecodeError::InvalidPayload),
+                }
+            }
+            _ => {
+                self.scalar(true)?;
+                Err(DecodeError::InvalidPayload)
+            }
         }
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<Num, E> {
-        Ok(Num::Invalid)
+    /// The first element of an event: a string that is not reserved, or a number.
+    fn event_name(&mut self) -> Result<EventName> {
+        match self.peek() {
+            Some(b'"') => {
+                self.i += 1;
+                let start = self.i;
+                let escaped = self.string(true)?;
+                let raw = &self.b[start..self.i - 1];
+                let name = if escaped {
+                    // Rare: let serde_json unescape what the scan has validated.
+                    serde_json::from_slice::<String>(&self.b[start - 1..self.i])
+                        .map_err(|_| DecodeError::InvalidJson)?
+                } else {
+                    let name = std::str::from_utf8(raw).map_err(|_| DecodeError::InvalidJson)?;
+                    if RESERVED_EVENTS.contains(&name) {
+                        return Err(DecodeError::ReservedEvent(name.to_owned()));
+                    }
+                    name.to_owned()
+                };
+                if escaped && RESERVED_EVENTS.contains(&name.as_str()) {
+                    return Err(DecodeError::ReservedEvent(name));
+                }
+                Ok(EventName::Text(name))
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                let token = self.number(true)?;
+                Ok(EventName::Number(self.parse_number(&token)?))
+            }
+            Some(b'[' | b'{') => {
+                self.enter()?;
+                Err(DecodeError::InvalidPayload)
+            }
+            _ => {
+                self.scalar(true)?;
+                Err(DecodeError::InvalidPayload)
+            }
+        }
     }
 
-    fn visit_str<E>(self, _: &str) -> Result<Num, E> {
-        Ok(Num::Invalid)
+    /// The remaining elements of an array whose `[` is consumed, up to and including `]`;
+    /// `first` when no element was read yet. Binary packets walk them; others skip them.
+    fn elements(&mut self, mut first: bool) -> Result<()> {
+        loop {
+            let Some(c) = self.skip_ws() else {
+                return json_error();
+            };
+            if c == b']' {
+                self.i += 1;
+                return Ok(());
+            }
+            if first {
+                first = false;
+            } else if c == b',' {
+                self.i += 1;
+                match self.skip_ws() {
+                    Some(b']') | None => return json_error(),
+                    Some(_) => {}
+                }
+            } else {
+                return json_error();
+            }
+            if self.attachments.is_some() {
+                self.walk()?;
+            } else {
+                self.skip_value()?;
+            }
+        }
     }
 
-    fn visit_unit<E>(self) -> Result<Num, E> {
-        Ok(Num::Invalid)
+    // ----- walked values -----
+
+    /// Any value of a binary packet (whitespace skipped): every object is checked for
+    /// placeholders.
+    fn walk(&mut self) -> Result<()> {
+        match self.peek() {
+            Some(b'[') => {
+                self.enter()?;
+                self.elements(true)?;
+                self.leave();
+                Ok(())
+            }
+            Some(b'{') => {
+                self.enter()?;
+                self.object()?;
+                self.leave();
+                Ok(())
+            }
+            _ => self.scalar(true),
+        }
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Num, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Num::Invalid)
+    /// The members of an object whose `{` is consumed, up to and including `}`: keys are
+    /// read, `_placeholder` and `num` values probed, other values walked (binary packets) or
+    /// skipped. In a binary packet, an object with `"_placeholder": true` needs an integer
+    /// `num` within the attachment count.
+    fn object(&mut self) -> Result<()> {
+        let mut placeholder = false;
+        let mut num = None;
+        let mut first = true;
+        loop {
+            if !self.next_key(&mut first)? {
+                break;
+            }
+            match self.key()? {
+                Key::Placeholder => {
+                    placeholder = matches!(self.probe()?, Probe::True);
+                }
+                Key::Num => {
+                    num = Some(match self.probe()? {
+                        Probe::Num(n) => n,
+                        _ => Num::Invalid,
+                    });
+                }
+                Key::Other => {
+                    if self.attachments.is_some() {
+                        self.skip_ws();
+                        self.walk()?;
+                    } else {
+                        self.skip_value()?;
+                    }
+                }
+            }
+        }
+        if placeholder && let Some(attachments) = self.attachments {
+            let valid = matches!(num, Some(Num::Index(n)) if n < attachments as u64);
+            if !valid {
+                return Err(DecodeError::IllegalPlaceholder);
+            }
+        }
+        self.i += 1; // `}`
+        Ok(())
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Num, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Num::Invalid)
+    /// Whether another member follows in an object (serde_json's `has_next_key`); leaves `i`
+    /// at its key's quote, or at the closing brace.
+    #[inline]
+    fn next_key(&mut self, first: &mut bool) -> Result<bool> {
+        let Some(c) = self.skip_ws() else {
+            return json_error();
+        };
+        if c == b'}' {
+            return Ok(false);
+        }
+        if *first {
+            *first = false;
+            if c != b'"' {
+                return json_error();
+            }
+        } else if c == b',' {
+            self.i += 1;
+            if self.skip_ws() != Some(b'"') {
+                return json_error();
+            }
+        } else {
+            return json_error();
+        }
+        Ok(true)
+    }
+
+    /// A key (at its quote) and the colon after it. Keys are parsed as strings, so their
+    /// escapes are validated.
+    fn key(&mut self) -> Result<Key> {
+        self.i += 1;
+        let start = self.i;
+        let escaped = self.string(true)?;
+        let key = if escaped {
+            // Rare: an escaped key may still spell `_placeholder` or `num`.
+            match serde_json::from_slice::<String>(&self.b[start - 1..self.i]) {
+                Ok(s) => Self::key_kind(s.as_bytes()),
+                Err(_) => return json_error(),
+            }
+        } else {
+            Self::key_kind(&self.b[start..self.i - 1])
+        };
+        self.colon()?;
+        Ok(key)
+    }
+
+    #[inline]
+    fn key_kind(key: &[u8]) -> Key {
+        match key {
+            b"_placeholder" => Key::Placeholder,
+            b"num" => Key::Num,
+            _ => Key::Other,
+        }
+    }
+
+    #[inline]
+    fn colon(&mut self) -> Result<()> {
+        if self.skip_ws() != Some(b':') {
+            return json_error();
+        }
+        self.i += 1;
+        Ok(())
+    }
+
+    /// A `_placeholder` or `num` value: parsed itself (strings validated, numbers
+    /// range-checked, containers counted against the depth limit), its contents skipped
+    /// (object keys still parsed).
+    fn probe(&mut self) -> Result<Probe> {
+        let Some(c) = self.skip_ws() else {
+            return json_error();
+        };
+        match c {
+            b'[' => {
+                self.enter()?;
+                let mut first = true;
+                loop {
+                    let Some(c) = self.skip_ws() else {
+                        return json_error();
+                    };
+                    if c == b']' {
+                        self.i += 1;
+                        break;
+                    }
+                    if first {
+                        first = false;
+                    } else if c == b',' {
+                        self.i += 1;
+                        match self.skip_ws() {
+                            Some(b']') | None => return json_error(),
+                            Some(_) => {}
+                        }
+                    } else {
+                        return json_error();
+                    }
+                    self.skip_value()?;
+                }
+                self.leave();
+                Ok(Probe::Other)
+            }
+            b'{' => {
+                self.enter()?;
+                let mut first = true;
+                while self.next_key(&mut first)? {
+                    self.i += 1;
+                    self.string(true)?;
+                    self.colon()?;
+                    self.skip_value()?;
+                }
+                self.i += 1;
+                self.leave();
+                Ok(Probe::Other)
+            }
+            b't' => {
+                self.literal(b"true")?;
+                Ok(Probe::True)
+            }
+            b'-' | b'0'..=b'9' => {
+                let token = self.number(true)?;
+                Ok(Probe::Num(self.index(&token)?))
+            }
+            _ => {
+                self.scalar(true)?;
+                Ok(Probe::Other)
+            }
+        }
+    }
+
+    /// A placeholder index as the old walk read it: an unsigned integer, or a float with no
+    /// fraction below 2^53 (`1.0` is an integer to JavaScript).
+    fn index(&self, token: &NumberToken) -> Result<Num> {
+        if token.plain && token.end - token.start <= 19 {
+            let n = self.b[token.start..token.end]
+                .iter()
+                .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+            return Ok(Num::Index(n));
+        }
+        let n = self.parse_number(token)?;
+        Ok(if let Some(u) = n.as_u64() {
+            Num::Index(u)
+        } else if n.is_i64() {
+            Num::Invalid
+        } else {
+            match n.as_f64() {
+                Some(v) if v.fract() == 0.0 && (0.0..9_007_199_254_740_992.0).contains(&v) => {
+                    Num::Index(v as u64)
+                }
+                _ => Num::Invalid,
+            }
+        })
+    }
+
+    /// The number serde_json reads from `token` (a grammatical number).
+    fn parse_number(&self, token: &NumberToken) -> Result<Number> {
+        serde_json::from_slice::<Number>(&self.b[token.start..token.end])
+            .map_err(|_| DecodeError::InvalidJson)
+    }
+
+    /// A string, literal or number at `i`; anything else is a grammar fault. `walked`:
+    /// strings validated and numbers range-checked.
+    #[inline]
+    fn scalar(&mut self, walked: bool) -> Result<()> {
+        match self.peek() {
+            Some(b'"') => {
+                self.i += 1;
+                self.string(walked)?;
+                Ok(())
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                self.number(walked)?;
+                Ok(())
+            }
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            _ => json_error(),
+        }
+    }
+
+    #[inline]
+    fn literal(&mut self, word: &[u8]) -> Result<()> {
+        if self
+            .b
+            .get(self.i..)
+            .is_some_and(|rest| rest.starts_with(word))
+        {
+            self.i += word.len();
+            Ok(())
+        } else {
+            json_error()
+        }
+    }
+
+    // ----- tokens -----
+
+    /// A string whose opening quote is consumed; leaves `i` after the closing quote. Returns
+    /// whether it held escapes. `validate`: `\u` escapes must form valid code points
+    /// (serde_json's `parse_str`); otherwise any four hex digits pass (its `ignore_str`).
+    #[inline(always)]
+    fn string(&mut self, validate: bool) -> Result<bool> {
+        self.skip_plain();
+        if self.peek() == Some(b'"') {
+            self.i += 1;
+            return Ok(false);
+        }
+        self.string_rest(validate)
+    }
+
+    /// The rest of a string from an escape, a control character or the end.
+    #[inline(never)]
+    fn string_rest(&mut self, validate: bool) -> Result<bool> {
+        loop {
+            match self.peek() {
+                Some(b'"') => {
+                    self.i += 1;
+                    return Ok(true);
+                }
+                Some(b'\\') => {
+                    self.i += 1;
+                    self.escape(validate)?;
+                }
+                // A control character, or the end.
+                _ => return json_error(),
+            }
+            self.skip_plain();
+        }
+    }
+
+    /// Advances `i` to the next `"`, `\` or control character (or the end).
+    #[inline(always)]
+    fn skip_plain(&mut self) {
+        const ONES: u64 = u64::MAX / 255;
+        const HIGH: u64 = ONES << 7;
+        let rest = self.b.get(self.i..).unwrap_or_default();
+        let mut chunks = rest.chunks_exact(8);
+        for chunk in &mut chunks {
+            let x = u64::from_le_bytes([
+                chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
+            ]);
+            let control = x.wrapping_sub(ONES * 0x20) & !x;
+            let quote = x ^ (ONES * u64::from(b'"'));
+            let quote = quote.wrapping_sub(ONES) & !quote;
+            let backslash = x ^ (ONES * u64::from(b'\\'));
+            let backslash = backslash.wrapping_sub(ONES) & !backslash;
+            let hits = (control | quote | backslash) & HIGH;
+            if hits != 0 {
+                // The lowest flagged byte is a true hit (borrows only carry upwards).
+                self.i += (hits.trailing_zeros() / 8) as usize;
+                return;
+            }
+            self.i += 8;
+        }
+        for &c in chunks.remainder() {
+            if c == b'"' || c == b'\\' || c < 0x20 {
+                return;
+            }
+            self.i += 1;
+        }
+    }
+
+    /// An escape whose backslash is consumed.
+    fn escape(&mut self, validate: bool) -> Result<()> {
+        let Some(c) = self.peek() else {
+            return json_error();
+        };
+        self.i += 1;
+        match c {
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Ok(()),
+            b'u' => {
+                let n = self.hex4()?;
+                if !validate {
+                    return Ok(());
+                }
+                match n {
+                    0xDC00..=0xDFFF => json_error(),
+                    0xD800..=0xDBFF => {
+                        // A leading surrogate must be followed by a trailing one.
+                        if self.b.get(self.i..self.i + 2) != Some(b"\\u") {
+                            return json_error();
+                        }
+                        self.i += 2;
+                        match self.hex4()? {
+                            0xDC00..=0xDFFF => Ok(()),
+                            _ => json_error(),
+                        }
+                    }
+                    _ => Ok(()),
+                }
+            }
+            _ => json_error(),
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u16> {
+        let Some(digits) = self.b.get(self.i..self.i + 4) else {
+            return json_error();
+        };
+        let mut n = 0u16;
+        for &d in digits {
+            let v = match d {
+                b'0'..=b'9' => d - b'0',
+                b'a'..=b'f' => d - b'a' + 10,
+                b'A'..=b'F' => d - b'A' + 10,
+                _ => return json_error(),
+            };
+            n = (n << 4) | u16::from(v);
+        }
+        self.i += 4;
+        Ok(n)
+    }
+
+    /// A number at `i` (a `-` or a digit): `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    /// `range`: it must also be finite as serde_json parses it.
+    #[inline]
+    fn number(&mut self, range: bool) -> Result<NumberToken> {
+        let start = self.i;
+        let negative = self.peek() == Some(b'-');
+        if negative {
+            self.i += 1;
+        }
+        let int_start = self.i;
+        match self.peek() {
+            Some(b'0') => {
+                self.i += 1;
+                if matches!(self.peek(), Some(b'0'..=b'9')) {
+                    return json_error();
+                }
+            }
+            Some(b'1'..=b'9') => {
+                self.i += 1;
+                self.digits();
+            }
+            _ => return json_error(),
+        }
+        let int_digits = self.i - int_start;
+        let mut plain = !negative;
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if self.digits() == 0 {
+                return json_error();
+            }
+            plain = false;
+        }
+        let mut exponent = false;
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return json_error();
+            }
+            plain = false;
+            exponent = true;
+        }
+        let token = NumberToken {
+            start,
+            end: self.i,
+            plain,
+        };
+        if range && (exponent || int_digits > SAFE_INT_DIGITS) {
+            self.parse_number(&token)?;
+        }
+        Ok(token)
+    }
+
+    /// Skips ASCII digits; returns how many.
+    #[inline]
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    // ----- skipped values -----
+
+    /// Skips one value (leading whitespace included), checking its grammar only (serde_json's
+    /// `ignore_value`): any depth, with an explicit stack of the open containers.
+    fn skip_value(&mut self) -> Result<()> {
+        let mut open = Frames::default();
+        loop {
+            // A value.
+            let Some(c) = self.skip_ws() else {
+                return json_error();
+            };
+            match c {
+                b'[' => {
+                    self.i += 1;
+                    if self.skip_ws() == Some(b']') {
+                        self.i += 1;
+                    } else {
+                        open.push(false);
+                        continue;
+                    }
+                }
+                b'{' => {
+                    self.i += 1;
+                    match self.skip_ws() {
+                        Some(b'}') => self.i += 1,
+                        Some(b'"') => {
+                            self.i += 1;
+                            self.string(false)?;
+                            self.colon()?;
+                            open.push(true);
+                            continue;
+                        }
+                        _ => return json_error(),
+                    }
+                }
+                b'"' => {
+                    self.i += 1;
+                    self.string(false)?;
+                }
+                _ => self.scalar(false)?,
+            }
+            // After a value: close containers until one continues.
+            loop {
+                let Some(object) = open.last() else {
+                    return Ok(());
+                };
+                match self.skip_ws() {
+                    Some(b',') => {
+                        self.i += 1;
+                        if object {
+                            if self.skip_ws() != Some(b'"') {
+                                return json_error();
+                            }
+                            self.i += 1;
+                            self.string(false)?;
+                            self.colon()?;
+                        }
+                        break;
+                    }
+                    Some(b']') if !object => {
+                        self.i += 1;
+                        open.pop();
+                    }
+                    Some(b'}') if object => {
+                        self.i += 1;
+                        open.pop();
+                    }
+                    _ => return json_error(),
+                }
+            }
+        }
+    }
+}
+
+/// The open containers of a skipped value, one bit each (set for objects): 64 levels inline,
+/// deeper ones spilled to the heap.
+#[derive(Default)]
+struct Frames {
+    /// The innermost (up to) 64 levels.
+    top: u64,
+    len: usize,
+    /// Full words of outer levels.
+    spilled: Vec<u64>,
+}
+
+impl Frames {
+    #[inline]
+    fn push(&mut self, object: bool) {
+        if self.len > 0 && self.len.is_multiple_of(64) {
+            self.spilled.push(self.top);
+            self.top = 0;
+        }
+        self.top |= u64::from(object) << (self.len % 64);
+        self.len += 1;
+    }
+
+    #[inline]
+    fn last(&self) -> Option<bool> {
+        let last = self.len.checked_sub(1)?;
+        Some((self.top >> (last % 64)) & 1 == 1)
+    }
+
+    #[inline]
+    fn pop(&mut self) {
+        self.len -= 1;
+        self.top &= !(1 << (self.len % 64));
+        if self.len > 0 && self.len.is_multiple_of(64) {
+            self.top = self.spilled.pop().unwrap_or_default();
+        }
     }
 }
