@@ -324,19 +324,21 @@ impl Packet {
     /// attachments fill their placeholders (deserialize them as `bytes::Bytes`, `Vec<u8>` or
     /// `serde_bytes::ByteBuf`).
     pub fn args<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        let payload = self.payload.as_ref().map_or(&b"[]"[..], Str::as_bytes);
+        // The payload is a `Str`: parsing it as `&str` spares serde_json a UTF-8 check of
+        // every string it reads.
+        let payload = self.payload.as_ref().map_or("[]", Str::as_str);
         let skip = usize::from(matches!(
             self.kind,
             PacketType::Event | PacketType::BinaryEvent
         ));
         let visitor = crate::args::ArgsVisitor::new(skip);
         if self.attachments.is_empty() {
-            let mut de = serde_json::Deserializer::from_slice(payload);
+            let mut de = serde_json::Deserializer::from_str(payload);
             let value = serde::Deserializer::deserialize_seq(&mut de, visitor)?;
             de.end()?;
             Ok(value)
         } else {
-            let mut tree: serde_json::Value = serde_json::from_slice(payload)?;
+            let mut tree: serde_json::Value = serde_json::from_str(payload)?;
             crate::binary::fill(&mut tree, &self.attachments);
             serde::Deserializer::deserialize_seq(tree, visitor)
         }
@@ -491,18 +493,17 @@ impl Decoder {
             self.pending = None;
             return Err(DecodeError::UnexpectedText);
         }
-        let packet = decode_str(&text, self.config.max_attachments)?;
-        match packet {
-            (packet, 0) => Ok(Some(packet)),
-            (packet, expected) => {
-                self.pending = Some(Pending {
-                    packet,
-                    expected,
-                    bytes: 0,
-                });
-                Ok(None)
-            }
+        let mut expected = 0;
+        let packet = decode_str(&text, self.config.max_attachments, &mut expected)?;
+        if expected == 0 {
+            return Ok(Some(packet));
         }
+        self.pending = Some(Pending {
+            packet,
+            expected,
+            bytes: 0,
+        });
+        Ok(None)
     }
 
     /// Decodes a binary message: the next attachment of the pending packet.
@@ -525,11 +526,14 @@ impl Decoder {
     }
 }
 
-/// Decodes the text part of a packet; returns it with the number of attachments to await.
-pub(crate) fn decode_str(
+/// Decodes the text part of a packet; sets `expected` to the number of attachments to await.
+/// Inlined so that the packet is built where the caller returns it.
+#[inline(always)]
+fn decode_str(
     text: &Str,
     max_attachments: usize,
-) -> Result<(Packet, usize), DecodeError> {
+    expected: &mut usize,
+) -> Result<Packet, DecodeError> {
     let b = text.as_bytes();
     let &first = b.first().ok_or(DecodeError::Empty)?;
     let kind = first
@@ -581,22 +585,29 @@ pub(crate) fn decode_str(
         }
         id = Some(n);
     }
-    let mut packet = Packet::new(kind, namespace);
-    packet.id = id;
-    if i < b.len() {
-        packet.event = json::check_payload(kind, &b[i..], attachments)?;
-        packet.payload = Some(text.slice(i..b.len()).ok_or(DecodeError::InvalidPayload)?);
+    let (payload, event) = if i < b.len() {
+        let event = json::check_payload(kind, &b[i..], attachments)?;
+        let payload = text.slice(i..b.len()).ok_or(DecodeError::InvalidPayload)?;
+        (Some(payload), event)
     } else if matches!(kind, PacketType::Event | PacketType::BinaryEvent) {
         // The reference skips the check without a payload; an event without a name cannot
         // be dispatched, so it is refused here.
         return Err(DecodeError::InvalidPayload);
-    }
-    if kind == PacketType::Disconnect && packet.payload.is_some() {
+    } else {
+        (None, None)
+    };
+    if kind == PacketType::Disconnect && payload.is_some() {
         return Err(DecodeError::InvalidPayload);
     }
-    if attachments == 0 && kind.is_binary() {
-        // `5<0>-…` carries no attachments: it is complete now.
-        return Ok((packet, 0));
-    }
-    Ok((packet, attachments))
+    // `5<0>-…` carries no attachments: it is complete now.
+    *expected = attachments;
+    Ok(Packet {
+        kind,
+        namespace,
+        id,
+        payload,
+        // Sized once for the attachments to come (no allocation when there are none).
+        attachments: Vec::with_capacity(attachments),
+        event,
+    })
 }
