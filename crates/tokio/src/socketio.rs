@@ -46,6 +46,8 @@ type EventHandler = Arc<dyn Fn(Socket, Message) -> BoxFuture + Send + Sync>;
 type DisconnectHandler = Arc<dyn Fn(Socket, DisconnectReason) -> BoxFuture + Send + Sync>;
 type ConnectHandler = Arc<dyn Fn(Socket) + Send + Sync>;
 type Predicate = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+type PacketMiddleware = Arc<dyn Fn(&Socket, &Message) -> Result<(), String> + Send + Sync>;
+type OutgoingHook = Arc<dyn Fn(&Socket, &str, &Packet) + Send + Sync>;
 /// Connect middleware: decides whether a socket may join a namespace. Make one with
 /// [`middleware`].
 pub type Middleware = Arc<
@@ -730,6 +732,8 @@ struct SocketHandlers {
     events: HashMap<String, EventHandler>,
     any: Option<EventHandler>,
     disconnect: Vec<DisconnectHandler>,
+    middleware: Vec<PacketMiddleware>,
+    outgoing: Vec<OutgoingHook>,
 }
 
 /// Per-connection facts sockets can read.
@@ -850,6 +854,7 @@ impl Socket {
     /// Emits `event` with `args` (a sequence) to this socket.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         let packet = build_event(&self.namespace, event, args)?;
+        self.outgoing(event, &packet);
         self.io.command(Command::Emit {
             socket: self.id.clone(),
             packet,
@@ -857,9 +862,41 @@ impl Socket {
         Ok(())
     }
 
+    fn outgoing(&self, event: &str, packet: &Packet) {
+        let hooks = self
+            .shared
+            .handlers
+            .lock()
+            .map(|h| h.outgoing.clone())
+            .unwrap_or_default();
+        for hook in hooks {
+            hook(self, event, packet);
+        }
+    }
+
+    /// Per-packet middleware, as the reference's `socket.use`: runs on every incoming event
+    /// before its handler, in the order added; an `Err` drops the event (its handler does
+    /// not run) and is logged.
+    pub fn use_packet(
+        &self,
+        middleware: impl Fn(&Socket, &Message) -> Result<(), String> + Send + Sync + 'static,
+    ) {
+        if let Ok(mut h) = self.shared.handlers.lock() {
+            h.middleware.push(Arc::new(middleware));
+        }
+    }
+
+    /// Sees every event this socket emits, with its name (the reference's `onAnyOutgoing`).
+    pub fn on_any_outgoing(&self, hook: impl Fn(&Socket, &str, &Packet) + Send + Sync + 'static) {
+        if let Ok(mut h) = self.shared.handlers.lock() {
+            h.outgoing.push(Arc::new(hook));
+        }
+    }
+
     /// Emits `event` with a raw JSON array of arguments and its attachments.
     pub fn emit_raw(&self, event: &str, args: &Str, attachments: Vec<Bytes>) {
         let packet = Packet::event_from_array(self.namespace.clone(), event, args, attachments);
+        self.outgoing(event, &packet);
         self.io.command(Command::Emit {
             socket: self.id.clone(),
             packet,
@@ -874,6 +911,7 @@ impl Socket {
         timeout: Option<Duration>,
     ) -> Result<Message, EmitError> {
         let packet = build_event(&self.namespace, event, args)?;
+        self.outgoing(event, &packet);
         let (reply, rx) = oneshot::channel();
         self.io.command(Command::EmitWithAck {
             socket: self.id.clone(),
@@ -1341,11 +1379,14 @@ impl EngineTask {
                     .as_ref()
                     .map(|e| e.to_string())
                     .unwrap_or_default();
-                let handler = shared
+                let (handler, middleware) = shared
                     .handlers
                     .lock()
-                    .ok()
-                    .and_then(|h| h.events.get(&name).cloned().or_else(|| h.any.clone()));
+                    .map(|h| {
+                        let handler = h.events.get(&name).cloned().or_else(|| h.any.clone());
+                        (handler, h.middleware.clone())
+                    })
+                    .unwrap_or_default();
                 let Some(handler) = handler else { return };
                 let namespace = packet.namespace.clone();
                 let ack = packet.id.map(|id| AckSender {
@@ -1360,7 +1401,14 @@ impl EngineTask {
                     namespace,
                     shared,
                 };
-                tokio::spawn(handler(handle, Message { packet, ack }));
+                let message = Message { packet, ack };
+                for m in &middleware {
+                    if let Err(reason) = m(&handle, &message) {
+                        tracing::debug!(socket = %handle.id, event = %name, %reason, "event refused by middleware");
+                        return;
+                    }
+                }
+                tokio::spawn(handler(handle, message));
             }
             Event::Ack { socket, id, packet } => {
                 if let Some(reply) = self.acks.remove(&(socket, id)) {

@@ -1,0 +1,187 @@
+//! The Socket.IO server and client of this crate against each other over real sockets on
+//! 127.0.0.1: acks both ways, per-packet middleware, outgoing and catch-all hooks, rooms,
+//! connect middleware, in every transport mode.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sockeye_tokio::socketio::{
+    Client, ClientMessage, ClientSocket, ConnectError, Message, Socket, SocketIo, Transports,
+    middleware,
+};
+use tokio::sync::mpsc;
+
+async fn server() -> (SocketIo, String, Arc<Mutex<Vec<String>>>) {
+    let io = SocketIo::builder().build();
+    let outgoing: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = outgoing.clone();
+    io.ns("/", move |socket: Socket| {
+        let seen = seen.clone();
+        socket.on_any_outgoing(move |_s, event, _packet| {
+            seen.lock().unwrap().push(event.to_owned());
+        });
+        socket.use_packet(|_s, msg| {
+            if msg.event() == "forbidden" {
+                Err("not allowed".into())
+            } else {
+                Ok(())
+            }
+        });
+        socket.on("echo", |_s: Socket, msg: Message| async move {
+            msg.ack_raw(msg.args_array(), msg.attachments().to_vec());
+        });
+        socket.on("forbidden", |_s: Socket, msg: Message| async move {
+            let _ = msg.ack(&("should not run",));
+        });
+        socket.on("join", |s: Socket, msg: Message| async move {
+            let (room,): (String,) = msg.args().unwrap();
+            s.join(room.clone());
+            let _ = msg.ack(&(room,));
+        });
+        socket.on("shout", |s: Socket, msg: Message| async move {
+            let (room, text): (String, String) = msg.args().unwrap();
+            let _ = s.to(room).emit("shout", &(text,));
+        });
+        socket.on_any(|s: Socket, msg: Message| async move {
+            let _ = s.emit("unknown", &(msg.event(),));
+        });
+        let _ = socket.emit("hello", &());
+    });
+    let gate = middleware(|req| async move {
+        if req.auth["token"] == "secret" {
+            Ok(())
+        } else {
+            Err(ConnectError::new("unauthorized"))
+        }
+    });
+    io.ns_with("/admin", vec![gate], |_socket| {});
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let serving = io.clone();
+    tokio::spawn(async move { serving.serve(listener).await });
+    (io, url, outgoing)
+}
+
+fn collect(socket: &ClientSocket, event: &str) -> mpsc::UnboundedReceiver<Value> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    socket.on(event, move |_s: ClientSocket, msg: ClientMessage| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(Value::Array(msg.args().unwrap_or_default()));
+        }
+    });
+    rx
+}
+
+async fn next(rx: &mut mpsc::UnboundedReceiver<Value>) -> Value {
+    tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_and_server_in_every_transport_mode() {
+    let (_io, url, outgoing) = server().await;
+    for transports in [
+        Transports {
+            polling: false,
+            websocket: true,
+        },
+        Transports {
+            polling: true,
+            websocket: false,
+        },
+        Transports {
+            polling: true,
+            websocket: true,
+        },
+    ] {
+        let client = Client::builder(url.clone())
+            .transports(transports)
+            .connect();
+        let root = client.socket("/");
+        let mut hello = collect(&root, "hello");
+        let mut unknown = collect(&root, "unknown");
+        next(&mut hello).await;
+        // Acks with nested binary.
+        let blob = bytes::Bytes::from_static(&[1, 2, 3]);
+        let reply = root
+            .emit_with_ack("echo", &(1, json!({"a": "b"}), &blob), None)
+            .await
+            .unwrap();
+        let (n, obj, back): (u8, Value, bytes::Bytes) = reply.args().unwrap();
+        assert_eq!((n, obj, back), (1, json!({"a": "b"}), blob));
+        // Per-packet middleware drops the event: its handler never answers.
+        let refused = root
+            .emit_with_ack("forbidden", &(), Some(Duration::from_millis(300)))
+            .await;
+        assert!(refused.is_err(), "{transports:?}");
+        // The catch-all handler.
+        root.emit("no-such-event", &()).unwrap();
+        assert_eq!(next(&mut unknown).await, json!(["no-such-event"]));
+        // Rooms: a second client in the room hears the first one.
+        let other = Client::builder(url.clone())
+            .transports(transports)
+            .connect();
+        let other_root = other.socket("/");
+        let mut shouts = collect(&other_root, "shout");
+        let joined = other_root
+            .emit_with_ack("join", &("r",), None)
+            .await
+            .unwrap();
+        assert_eq!(joined.args::<(String,)>().unwrap().0, "r");
+        root.emit("shout", &("r", "hey")).unwrap();
+        assert_eq!(next(&mut shouts).await, json!(["hey"]));
+        other.close();
+        client.close();
+    }
+    // The outgoing hook saw what the server emitted to its sockets.
+    let seen = outgoing.lock().unwrap().clone();
+    assert!(
+        seen.iter().filter(|e| *e == "hello").count() >= 3,
+        "{seen:?}"
+    );
+    assert!(seen.iter().any(|e| e == "unknown"), "{seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_middleware_refuses_and_accepts() {
+    let (_io, url, _) = server().await;
+    let client = Client::builder(url.clone())
+        .namespace("/admin", Some(json!({"token": "wrong"})))
+        .connect();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    client
+        .socket("/admin")
+        .on_connect_error(move |_s, payload| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(payload);
+            }
+        });
+    let payload = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(payload, json!({"message": "unauthorized"}));
+    client.close();
+    let client = Client::builder(url)
+        .namespace("/admin", Some(json!({"token": "secret"})))
+        .connect();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    client.socket("/admin").on_connect(move |_s, recovered| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(recovered);
+        }
+    });
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .unwrap(),
+        Some(false)
+    );
+    client.close();
+}
