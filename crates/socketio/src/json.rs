@@ -48,6 +48,23 @@ const SAFE_INT_DIGITS: usize = 300;
 
 type Result<T> = std::result::Result<T, DecodeError>;
 
+const ONES: u64 = u64::MAX / 255;
+const HIGH: u64 = ONES << 7;
+
+/// The high bit of each byte of `x` that equals `b`, at least for the lowest such byte (a
+/// borrow may also flag bytes above it).
+#[inline(always)]
+const fn has_byte(x: u64, b: u8) -> u64 {
+    let y = x ^ (ONES * b as u64);
+    y.wrapping_sub(ONES) & !y & HIGH
+}
+
+/// The high bit of each byte of `x` below `n` (at most 0x80), as exact as [`has_byte`].
+#[inline(always)]
+const fn has_below(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(ONES * n as u64) & !x & HIGH
+}
+
 /// Checks `json` as the payload of a `kind` packet with `attachments` binary attachments.
 /// Returns the event name for (binary) events.
 pub(crate) fn check_payload(
@@ -68,8 +85,132 @@ pub(crate) fn check_payload(
     Ok(event)
 }
 
+/// The start of an EVENT payload, `[` and the event name, checked as [`check_payload`] checks
+/// them; the rest is left to the caller. Errors are those `check_payload` returns for a
+/// payload with this start.
+pub(crate) fn event_head(json: &[u8]) -> Result<EventName> {
+    let mut scan = Scanner {
+        b: json,
+        i: 0,
+        depth: MAX_DEPTH,
+        attachments: None,
+    };
+    if scan.skip_ws() != Some(b'[') {
+        // Not an array: the full check finds the fault.
+        return match check_payload(PacketType::Event, json, 0) {
+            Err(e) => Err(e),
+            Ok(_) => json_error(),
+        };
+    }
+    scan.enter()?;
+    match scan.skip_ws() {
+        None => json_error(),
+        Some(b']') => Err(DecodeError::InvalidPayload),
+        Some(_) => scan.event_name(),
+    }
+}
+
+/// Whether `json` holds a control character (below U+0020): whitespace, or a fault inside a
+/// string. serde_json reads byte strings (`deserialize_bytes`) without refusing the latter,
+/// so a successful deserialization proves the payload valid only without them.
+pub(crate) fn has_control(json: &[u8]) -> bool {
+    let mut words = json.chunks_exact(8);
+    let found = words.by_ref().any(|w| {
+        has_below(
+            u64::from_le_bytes(<[u8; 8]>::try_from(w).unwrap_or_default()),
+            0x20,
+        ) != 0
+    });
+    found || words.remainder().iter().any(|&c| c < 0x20)
+}
+
 const fn json_error<T>() -> Result<T> {
     Err(DecodeError::InvalidJson)
+}
+
+/// The text of `raw` (a slice of the payload between quotes, so UTF-8) as a `String`. Short
+/// ASCII names, the usual case, are copied byte by byte: no UTF-8 check, no `memcpy` call.
+#[inline]
+fn owned(raw: &[u8]) -> Result<String> {
+    if raw.len() <= 32 && raw.is_ascii() {
+        let mut name = String::with_capacity(raw.len());
+        name.extend(raw.iter().map(|&c| char::from(c)));
+        return Ok(name);
+    }
+    match std::str::from_utf8(raw) {
+        Ok(name) => Ok(name.to_owned()),
+        Err(_) => json_error(),
+    }
+}
+
+/// Skips JSON whitespace from `i`.
+#[inline(always)]
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(&c) = b.get(i) {
+        if !matches!(c, b' ' | b'\n' | b'\t' | b'\r') {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// The next byte from `i` that is not JSON whitespace, and its index; the byte is 0 at the
+/// end or at a control character, neither of which starts a token.
+#[inline(always)]
+fn next_token(b: &[u8], mut i: usize) -> (usize, u8) {
+    loop {
+        match b.get(i) {
+            Some(&c) if c > b' ' => return (i, c),
+            Some(b' ' | b'\n' | b'\t' | b'\r') => i += 1,
+            _ => return (i, 0),
+        }
+    }
+}
+
+/// Scans string contents from `i` to the first `"`, `\` or control character (or the end),
+/// eight bytes at a time. Returns its index, and whether it is a `"` (a plain closing quote).
+#[inline(always)]
+fn scan_plain(b: &[u8], mut i: usize) -> (usize, bool) {
+    loop {
+        // Past the end the word is padded with zeros, which count as control characters.
+        let x = word(b, i);
+        let quote = has_byte(x, b'"');
+        let hits = quote | has_byte(x, b'\\') | has_below(x, 0x20);
+        if hits != 0 {
+            // The lowest flagged byte is a true hit of each mask that flags it (borrows only
+            // carry upwards), so a closing quote is known without loading it.
+            let closed = quote & hits & hits.wrapping_neg() != 0;
+            return (i + (hits.trailing_zeros() / 8) as usize, closed);
+        }
+        i += 8;
+    }
+}
+
+/// The eight bytes at `i`, little-endian, zero-padded past the end.
+#[inline(always)]
+fn word(b: &[u8], i: usize) -> u64 {
+    if let Some(w) = b.get(i..i + 8) {
+        return u64::from_le_bytes(<[u8; 8]>::try_from(w).unwrap_or_default());
+    }
+    tail_word(b, i)
+}
+
+/// [`word`] near the end: the last eight bytes shifted down, so that zeros come in past the
+/// end.
+#[inline(never)]
+fn tail_word(b: &[u8], i: usize) -> u64 {
+    let len = b.len();
+    if i >= len {
+        return 0;
+    }
+    match len.checked_sub(8).and_then(|start| b.get(start..)) {
+        Some(last) => {
+            let w = u64::from_le_bytes(<[u8; 8]>::try_from(last).unwrap_or_default());
+            w >> ((i + 8 - len) * 8)
+        }
+        None => b[i..].iter().rev().fold(0, |w, &c| (w << 8) | u64::from(c)),
+    }
 }
 
 /// A placeholder's `num`: a non-negative integer, or anything else.
@@ -117,15 +258,10 @@ impl<'a> Scanner<'a> {
     }
 
     /// Skips JSON whitespace; returns the next byte.
-    #[inline]
+    #[inline(always)]
     fn skip_ws(&mut self) -> Option<u8> {
-        while let Some(&c) = self.b.get(self.i) {
-            match c {
-                b' ' | b'\n' | b'\t' | b'\r' => self.i += 1,
-                _ => return Some(c),
-            }
-        }
-        None
+        self.i = skip_ws(self.b, self.i);
+        self.peek()
     }
 
     /// Enters a walked container (serde_json's `check_recursion`).
@@ -211,11 +347,10 @@ impl<'a> Scanner<'a> {
                     serde_json::from_slice::<String>(&self.b[start - 1..self.i])
                         .map_err(|_| DecodeError::InvalidJson)?
                 } else {
-                    let name = std::str::from_utf8(raw).map_err(|_| DecodeError::InvalidJson)?;
-                    if RESERVED_EVENTS.contains(&name) {
-                        return Err(DecodeError::ReservedEvent(name.to_owned()));
+                    if RESERVED_EVENTS.iter().any(|r| r.as_bytes() == raw) {
+                        return Err(DecodeError::ReservedEvent(owned(raw)?));
                     }
-                    name.to_owned()
+                    owned(raw)?
                 };
                 if escaped && RESERVED_EVENTS.contains(&name.as_str()) {
                     return Err(DecodeError::ReservedEvent(name));
@@ -240,6 +375,9 @@ impl<'a> Scanner<'a> {
     /// The remaining elements of an array whose `[` is consumed, up to and including `]`;
     /// `first` when no element was read yet. Binary packets walk them; others skip them.
     fn elements(&mut self, mut first: bool) -> Result<()> {
+        if self.attachments.is_none() {
+            return self.skip(true, first);
+        }
         loop {
             let Some(c) = self.skip_ws() else {
                 return json_error();
@@ -259,11 +397,7 @@ impl<'a> Scanner<'a> {
             } else {
                 return json_error();
             }
-            if self.attachments.is_some() {
-                self.walk()?;
-            } else {
-                self.skip_value()?;
-            }
+            self.walk()?;
         }
     }
 
@@ -529,11 +663,12 @@ impl<'a> Scanner<'a> {
     /// (serde_json's `parse_str`); otherwise any four hex digits pass (its `ignore_str`).
     #[inline(always)]
     fn string(&mut self, validate: bool) -> Result<bool> {
-        self.skip_plain();
-        if self.peek() == Some(b'"') {
-            self.i += 1;
+        let (i, closed) = scan_plain(self.b, self.i);
+        if closed {
+            self.i = i + 1;
             return Ok(false);
         }
+        self.i = i;
         self.string_rest(validate)
     }
 
@@ -553,39 +688,12 @@ impl<'a> Scanner<'a> {
                 // A control character, or the end.
                 _ => return json_error(),
             }
-            self.skip_plain();
-        }
-    }
-
-    /// Advances `i` to the next `"`, `\` or control character (or the end).
-    #[inline(always)]
-    fn skip_plain(&mut self) {
-        const ONES: u64 = u64::MAX / 255;
-        const HIGH: u64 = ONES << 7;
-        let rest = self.b.get(self.i..).unwrap_or_default();
-        let mut chunks = rest.chunks_exact(8);
-        for chunk in &mut chunks {
-            let x = u64::from_le_bytes([
-                chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
-            ]);
-            let control = x.wrapping_sub(ONES * 0x20) & !x;
-            let quote = x ^ (ONES * u64::from(b'"'));
-            let quote = quote.wrapping_sub(ONES) & !quote;
-            let backslash = x ^ (ONES * u64::from(b'\\'));
-            let backslash = backslash.wrapping_sub(ONES) & !backslash;
-            let hits = (control | quote | backslash) & HIGH;
-            if hits != 0 {
-                // The lowest flagged byte is a true hit (borrows only carry upwards).
-                self.i += (hits.trailing_zeros() / 8) as usize;
-                return;
+            while let Some(&c) = self.b.get(self.i) {
+                if c == b'"' || c == b'\\' || c < 0x20 {
+                    break;
+                }
+                self.i += 1;
             }
-            self.i += 8;
-        }
-        for &c in chunks.remainder() {
-            if c == b'"' || c == b'\\' || c < 0x20 {
-                return;
-            }
-            self.i += 1;
         }
     }
 
@@ -708,74 +816,129 @@ impl<'a> Scanner<'a> {
     // ----- skipped values -----
 
     /// Skips one value (leading whitespace included), checking its grammar only (serde_json's
-    /// `ignore_value`): any depth, with an explicit stack of the open containers.
+    /// `ignore_value`).
+    #[inline]
     fn skip_value(&mut self) -> Result<()> {
+        self.skip(false, false)
+    }
+
+    /// Skips values checking their grammar only (serde_json's `ignore_value`), at any depth
+    /// (an explicit stack of the open containers, not recursion). `in_array`: the elements of
+    /// an array whose `[` is consumed, up to and including its `]` (`first`: no element read
+    /// yet); otherwise one value.
+    fn skip(&mut self, in_array: bool, first: bool) -> Result<()> {
+        let b = self.b;
+        let mut i = self.i;
         let mut open = Frames::default();
-        loop {
-            // A value.
-            let Some(c) = self.skip_ws() else {
-                return json_error();
-            };
-            match c {
-                b'[' => {
-                    self.i += 1;
-                    if self.skip_ws() == Some(b']') {
-                        self.i += 1;
-                    } else {
-                        open.push(false);
-                        continue;
-                    }
+        // Whether a value comes next (otherwise a separator or a closing bracket).
+        let mut value = true;
+        if in_array {
+            open.push(false);
+            if first {
+                let (j, c) = next_token(b, i);
+                if c == b']' {
+                    self.i = j + 1;
+                    return Ok(());
                 }
-                b'{' => {
-                    self.i += 1;
-                    match self.skip_ws() {
-                        Some(b'}') => self.i += 1,
-                        Some(b'"') => {
-                            self.i += 1;
-                            self.string(false)?;
-                            self.colon()?;
-                            open.push(true);
+                i = j;
+            } else {
+                value = false;
+            }
+        }
+        loop {
+            if value {
+                let (j, c) = next_token(b, i);
+                i = j;
+                match c {
+                    b'"' => i = self.skip_string(i)?,
+                    b'[' => {
+                        let (j, c) = next_token(b, i + 1);
+                        i = j;
+                        if c == b']' {
+                            i += 1;
+                        } else {
+                            open.push(false);
                             continue;
                         }
-                        _ => return json_error(),
+                    }
+                    b'{' => {
+                        let (j, c) = next_token(b, i + 1);
+                        i = j;
+                        match c {
+                            b'}' => i += 1,
+                            b'"' => {
+                                i = self.skip_key(i)?;
+                                open.push(true);
+                                continue;
+                            }
+                            _ => return json_error(),
+                        }
+                    }
+                    _ => {
+                        self.i = i;
+                        self.scalar(false)?;
+                        i = self.i;
                     }
                 }
-                b'"' => {
-                    self.i += 1;
-                    self.string(false)?;
-                }
-                _ => self.scalar(false)?,
             }
+            value = true;
             // After a value: close containers until one continues.
             loop {
                 let Some(object) = open.last() else {
+                    self.i = i;
                     return Ok(());
                 };
-                match self.skip_ws() {
-                    Some(b',') => {
-                        self.i += 1;
+                let (j, c) = next_token(b, i);
+                i = j;
+                match c {
+                    b',' => {
                         if object {
-                            if self.skip_ws() != Some(b'"') {
+                            let (j, c) = next_token(b, i + 1);
+                            if c != b'"' {
                                 return json_error();
                             }
-                            self.i += 1;
-                            self.string(false)?;
-                            self.colon()?;
+                            i = self.skip_key(j)?;
+                        } else {
+                            i += 1;
                         }
                         break;
                     }
-                    Some(b']') if !object => {
-                        self.i += 1;
+                    b']' if !object => {
+                        i += 1;
                         open.pop();
                     }
-                    Some(b'}') if object => {
-                        self.i += 1;
+                    b'}' if object => {
+                        i += 1;
                         open.pop();
                     }
                     _ => return json_error(),
                 }
             }
         }
+    }
+
+    /// A skipped string at `i` (its quote); returns the index after it.
+    #[inline(always)]
+    fn skip_string(&mut self, i: usize) -> Result<usize> {
+        let (end, closed) = scan_plain(self.b, i + 1);
+        if closed {
+            return Ok(end + 1);
+        }
+        self.i = end;
+        self.string_rest(false)?;
+        Ok(self.i)
+    }
+
+    /// A skipped object's key at `i` (its quote) and the colon after it; returns the index
+    /// after the colon.
+    #[inline(always)]
+    fn skip_key(&mut self, i: usize) -> Result<usize> {
+        let i = self.skip_string(i)?;
+        let (i, c) = next_token(self.b, i);
+        if c != b':' {
+            return json_error();
+        }
+        Ok(i + 1)
     }
 }
 

@@ -327,21 +327,7 @@ impl Packet {
         // The payload is a `Str`: parsing it as `&str` spares serde_json a UTF-8 check of
         // every string it reads.
         let payload = self.payload.as_ref().map_or("[]", Str::as_str);
-        let skip = usize::from(matches!(
-            self.kind,
-            PacketType::Event | PacketType::BinaryEvent
-        ));
-        let visitor = crate::args::ArgsVisitor::new(skip);
-        if self.attachments.is_empty() {
-            let mut de = serde_json::Deserializer::from_str(payload);
-            let value = serde::Deserializer::deserialize_seq(&mut de, visitor)?;
-            de.end()?;
-            Ok(value)
-        } else {
-            let mut tree: serde_json::Value = serde_json::from_str(payload)?;
-            crate::binary::fill(&mut tree, &self.attachments);
-            serde::Deserializer::deserialize_seq(tree, visitor)
-        }
+        args_of(self.kind, payload, &self.attachments)
     }
 
     /// The JSON array of an event's arguments without its name (`["a",1,2]` → `[1,2]`), or
@@ -382,6 +368,26 @@ impl Packet {
             .as_ref()
             .map(|p| serde_json::from_slice(p.as_bytes()))
             .transpose()
+    }
+}
+
+/// [`Packet::args`] of a packet of type `kind` with this payload and these attachments.
+fn args_of<T: serde::de::DeserializeOwned>(
+    kind: PacketType,
+    payload: &str,
+    attachments: &[Bytes],
+) -> Result<T, serde_json::Error> {
+    let skip = usize::from(matches!(kind, PacketType::Event | PacketType::BinaryEvent));
+    let visitor = crate::args::ArgsVisitor::new(skip);
+    if attachments.is_empty() {
+        let mut de = serde_json::Deserializer::from_str(payload);
+        let value = serde::Deserializer::deserialize_seq(&mut de, visitor)?;
+        de.end()?;
+        Ok(value)
+    } else {
+        let mut tree: serde_json::Value = serde_json::from_str(payload)?;
+        crate::binary::fill(&mut tree, attachments);
+        serde::Deserializer::deserialize_seq(tree, visitor)
     }
 }
 
@@ -506,6 +512,71 @@ impl Decoder {
         Ok(None)
     }
 
+    /// Decodes a text message and deserializes its arguments: the same as
+    /// [`decode_text`](Self::decode_text) followed by [`Packet::args`] on the complete packet
+    /// (same packets, same errors, same arguments), in one pass over the JSON for events and
+    /// acks without attachments.
+    ///
+    /// For those, the event name is checked, then serde_json deserializes the arguments; its
+    /// parse is at least as strict as the packet check (every byte of the array is read, with
+    /// the same grammar), so when it succeeds the packet is valid and the check of the
+    /// arguments is not repeated. When it fails, or the payload holds a control character
+    /// (which serde_json lets through in strings read as bytes), the packet is checked as
+    /// `decode_text` checks it, which also tells a refused packet from arguments that do not
+    /// fit `T`. Other packets are decoded
+    /// by `decode_text` and their arguments read by `args`; a binary packet is held as
+    /// `decode_text` holds it (`Ok(None)`), and its arguments are read with `args` once
+    /// [`decode_binary`](Self::decode_binary) completes it.
+    #[allow(clippy::type_complexity)]
+    pub fn decode_text_args<T: serde::de::DeserializeOwned>(
+        &mut self,
+        text: Str,
+    ) -> Result<Option<(Packet, Result<T, serde_json::Error>)>, DecodeError> {
+        if self.pending.is_some() {
+            self.pending = None;
+            return Err(DecodeError::UnexpectedText);
+        }
+        let Header {
+            kind,
+            attachments: _,
+            namespace,
+            id,
+            start,
+        } = decode_header(&text, self.config.max_attachments)?;
+        let b = text.as_bytes();
+        if !matches!(kind, PacketType::Event | PacketType::Ack) || start >= b.len() {
+            let Some(packet) = self.decode_text(text)? else {
+                return Ok(None);
+            };
+            let args = packet.args();
+            return Ok(Some((packet, args)));
+        }
+        let json = &b[start..];
+        // An event's name first: what serde_json skips, the packet check reads.
+        let event = match kind {
+            PacketType::Event => Some(json::event_head(json)?),
+            _ => None,
+        };
+        let payload = text
+            .slice(start..b.len())
+            .ok_or(DecodeError::InvalidPayload)?;
+        let args = args_of(kind, payload.as_str(), &[]);
+        if args.is_err() || json::has_control(json) {
+            json::check_payload(kind, json, 0)?;
+        }
+        Ok(Some((
+            Packet {
+                kind,
+                namespace,
+                id,
+                payload: Some(payload),
+                attachments: Vec::new(),
+                event,
+            },
+            args,
+        )))
+    }
+
     /// Decodes a binary message: the next attachment of the pending packet.
     pub fn decode_binary(&mut self, bytes: Bytes) -> Result<Option<Packet>, DecodeError> {
         let Some(pending) = &mut self.pending else {
@@ -526,14 +597,20 @@ impl Decoder {
     }
 }
 
-/// Decodes the text part of a packet; sets `expected` to the number of attachments to await.
-/// Inlined so that the packet is built where the caller returns it.
+/// The header of a text packet: everything before the JSON payload.
+struct Header {
+    kind: PacketType,
+    /// The attachments announced by a binary packet.
+    attachments: usize,
+    namespace: Str,
+    id: Option<u64>,
+    /// Where the payload starts (the text's length without one).
+    start: usize,
+}
+
+/// Reads the header of a text packet.
 #[inline(always)]
-fn decode_str(
-    text: &Str,
-    max_attachments: usize,
-    expected: &mut usize,
-) -> Result<Packet, DecodeError> {
+fn decode_header(text: &Str, max_attachments: usize) -> Result<Header, DecodeError> {
     let b = text.as_bytes();
     let &first = b.first().ok_or(DecodeError::Empty)?;
     let kind = first
@@ -585,6 +662,31 @@ fn decode_str(
         }
         id = Some(n);
     }
+    Ok(Header {
+        kind,
+        attachments,
+        namespace,
+        id,
+        start: i,
+    })
+}
+
+/// Decodes the text part of a packet; sets `expected` to the number of attachments to await.
+/// Inlined so that the packet is built where the caller returns it.
+#[inline(always)]
+fn decode_str(
+    text: &Str,
+    max_attachments: usize,
+    expected: &mut usize,
+) -> Result<Packet, DecodeError> {
+    let Header {
+        kind,
+        attachments,
+        namespace,
+        id,
+        start: i,
+    } = decode_header(text, max_attachments)?;
+    let b = text.as_bytes();
     let (payload, event) = if i < b.len() {
         let event = json::check_payload(kind, &b[i..], attachments)?;
         let payload = text.slice(i..b.len()).ok_or(DecodeError::InvalidPayload)?;

@@ -463,3 +463,176 @@ fn string_chunks() {
         }
     }
 }
+
+// ----- Decoder::decode_text_args against decode_text + args -----
+
+mod fused {
+    use std::collections::BTreeMap;
+
+    use bytes::Bytes;
+    use proptest::prelude::*;
+    use serde::de::DeserializeOwned;
+    use serde_json::Value;
+
+    use crate::packet::{Decoder, DecoderConfig, Packet};
+    use sockeye_engineio::Str;
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Chat {
+        user: String,
+        text: String,
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    enum Choice {
+        A,
+        B(u32),
+        C { x: i64 },
+    }
+
+    type Outcome<T> = Result<Option<(Packet, Result<T, String>)>, crate::DecodeError>;
+
+    fn fused<T: DeserializeOwned>(text: &str) -> Outcome<T> {
+        let mut d = Decoder::new(DecoderConfig::default());
+        d.decode_text_args::<T>(Str::from(text.to_owned()))
+            .map(|p| p.map(|(p, a)| (p, a.map_err(|e| e.to_string()))))
+    }
+
+    fn separate<T: DeserializeOwned>(text: &str) -> Outcome<T> {
+        let mut d = Decoder::new(DecoderConfig::default());
+        d.decode_text(Str::from(text.to_owned())).map(|p| {
+            p.map(|p| {
+                let a = p.args::<T>().map_err(|e| e.to_string());
+                (p, a)
+            })
+        })
+    }
+
+    fn same_as<T: DeserializeOwned + PartialEq + std::fmt::Debug>(
+        text: &str,
+    ) -> Result<(), TestCaseError> {
+        prop_assert_eq!(fused::<T>(text), separate::<T>(text), "text {:?}", text);
+        Ok(())
+    }
+
+    /// Every argument type on `text`: typed, dynamic, byte strings (read by serde_json
+    /// without refusing control characters), numbers, enums, maps.
+    fn all_types(text: &str) -> Result<(), TestCaseError> {
+        same_as::<Value>(text)?;
+        same_as::<Vec<Value>>(text)?;
+        same_as::<(Chat,)>(text)?;
+        same_as::<(String,)>(text)?;
+        same_as::<(String, Value)>(text)?;
+        same_as::<(Bytes,)>(text)?;
+        same_as::<(Value, Bytes)>(text)?;
+        same_as::<Vec<Bytes>>(text)?;
+        same_as::<(u64,)>(text)?;
+        same_as::<(i128,)>(text)?;
+        same_as::<(f64, f64)>(text)?;
+        same_as::<(Option<u8>,)>(text)?;
+        same_as::<(Choice,)>(text)?;
+        same_as::<(BTreeMap<String, Value>,)>(text)?;
+        same_as::<(BTreeMap<u32, Value>,)>(text)?;
+        same_as::<(bool, char)>(text)?;
+        same_as::<()>(text)?;
+        Ok(())
+    }
+
+    /// Packets around `json`: events and acks (the fused path), and other types.
+    fn packets(json: &str) -> Vec<String> {
+        vec![
+            format!("2{json}"),
+            format!("2/a,7{json}"),
+            format!("3{json}"),
+            format!("312{json}"),
+            format!("0{json}"),
+            format!("4{json}"),
+            format!("51-{json}"),
+        ]
+    }
+
+    fn arg() -> impl Strategy<Value = String> {
+        prop_oneof![
+            2 => super::value(),
+            1 => Just(r#"{"user":"a","text":"hello world"}"#.to_owned()),
+            1 => Just("\"B\"".to_owned()),
+            1 => Just(r#"{"B":7}"#.to_owned()),
+            1 => Just(r#"{"C":{"x":-1}}"#.to_owned()),
+            1 => Just("\"A\"".to_owned()),
+            1 => Just("\"bytes\u{1}raw\"".to_owned()),
+            1 => Just("\"\\ud800\"".to_owned()),
+            1 => Just(r#"{"1":2,"3":[4]}"#.to_owned()),
+            1 => Just("\"x\"".to_owned()),
+            1 => Just("1e999".to_owned()),
+            1 => Just("12345678901234567890123".to_owned()),
+        ]
+    }
+
+    fn array() -> impl Strategy<Value = String> {
+        (
+            prop_oneof![3 => super::string(), 1 => super::number(), 1 => arg()],
+            proptest::collection::vec((arg(), super::ws(), super::ws()), 0..3),
+            any::<bool>(),
+        )
+            .prop_map(|(name, args, with_name)| {
+                let mut items = Vec::new();
+                if with_name {
+                    items.push((name, "", ""));
+                }
+                items.extend(args);
+                super::join(items, "[", "]")
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1500))]
+
+        #[test]
+        fn same_packets_errors_and_arguments(json in array()) {
+            for text in packets(&json) {
+                all_types(&text)?;
+            }
+        }
+
+        #[test]
+        fn same_on_mutated_json(json in super::mutated()) {
+            for text in packets(&json) {
+                all_types(&text)?;
+            }
+        }
+    }
+
+    #[test]
+    fn examples() {
+        for json in [
+            r#"["chat",{"user":"a","text":"hello world"}]"#,
+            r#"["chat",{"user":"a","text":"hello world"},7]"#,
+            "[\"chat\",\"a\u{1}b\"]",
+            "[\"chat\",\t\"ab\"]",
+            "[\"chat\", \"a\u{1}b\"]",
+            "[\"a\u{1}\",\"b\"]",
+            r#"["chat","\ud800"]"#,
+            r#"["connect",1]"#,
+            r#"[1,2]"#,
+            r#"[]"#,
+            r#"{}"#,
+            r#"["a",1e999]"#,
+            r#"["a",[[[[[[[[[[1]]]]]]]]]]]"#,
+            r#"["a"] x"#,
+            r#"["a",]"#,
+            "",
+        ] {
+            for text in packets(json) {
+                if let Err(e) = all_types(&text) {
+                    panic!("{e}");
+                }
+            }
+        }
+        let deep = format!("[\"a\",{}{}]", "[".repeat(200), "]".repeat(200));
+        for text in packets(&deep) {
+            if let Err(e) = all_types(&text) {
+                panic!("{e}");
+            }
+        }
+    }
+}
