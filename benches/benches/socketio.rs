@@ -59,6 +59,15 @@
 //!   without a tree on both sides. Ours `Packet::event("/", "chat", &(&chat,))` then
 //!   `encode()`; socketioxide-parser-common `encode_value(&chat, Some("chat"))` (what
 //!   `socket.emit("chat", &chat)` calls), `Packet::event("/", value)`, then `encode`.
+//! - **sockeye_fused** (decode typed event only): ours through `Decoder::decode_text_args`,
+//!   which returns what `decode_text` then `args::<(Chat,)>()` return (same packet, same
+//!   errors, same arguments; a differential proptest in `sockeye-socketio` holds it to that)
+//!   in one pass over the arguments: it checks the `[` and the event name as `decode_text`
+//!   does, then lets serde_json deserialize the arguments, whose parse is at least as strict
+//!   as the packet check, and runs the full check only when that fails (or the payload holds
+//!   a control character). The work is the same as the row's: JSON checked, event name
+//!   known and owned, `Chat` filled. The ratio takes sockeye's fastest column; all are
+//!   printed.
 //! - **sockeye, reused output** (encode cases only): the codec as a driver uses it: each
 //!   iteration appends the text part to the same cleared `Vec` with `Packet::encode_text`
 //!   (the attachments are handed out by reference), so the text is not allocated. For the
@@ -100,10 +109,11 @@ use sockeye_socketio::{Data, Decoder, DecoderConfig, EventName, Packet, PacketTy
 const OURS: &str = "sockeye";
 const PEER: &str = "socketioxide-parser-common";
 const OURS_REUSE: &str = "sockeye_reuse";
+const OURS_FUSED: &str = "sockeye_fused";
 const PEER_BARE: &str = "peer_no_read_event";
-/// Columns of the table, in order; `OURS_REUSE` only appears on encode cases, `PEER_BARE`
-/// only on decode cases.
-const IMPLS: [&str; 4] = [OURS, PEER, OURS_REUSE, PEER_BARE];
+/// Columns of the table, in order; `OURS_REUSE` only appears on encode cases, `OURS_FUSED`
+/// only on the typed decode case, `PEER_BARE` only on decode cases.
+const IMPLS: [&str; 5] = [OURS, PEER, OURS_REUSE, OURS_FUSED, PEER_BARE];
 
 /// The target of the issue: ours at least this many times the peer's throughput, every case.
 const TARGET: f64 = 1.5;
@@ -237,6 +247,7 @@ impl Case {
     fn implementations(&self) -> impl Iterator<Item = &'static str> + '_ {
         IMPLS.into_iter().filter(move |&name| match name {
             OURS_REUSE => self.direction == Direction::Encode,
+            OURS_FUSED => self.direction == Direction::Decode && self.shape == Shape::Typed,
             PEER_BARE => self.direction == Direction::Decode,
             _ => true,
         })
@@ -446,6 +457,20 @@ fn decoder<'a>(case: &'a Case, name: &str, mut sink: Sink) -> Run<'a> {
                 1
             })
         }
+        (OURS_FUSED, Shape::Typed) => {
+            let text = Str::from(case.wire.clone());
+            let mut decoder = Decoder::new(DecoderConfig::default());
+            Box::new(move || {
+                let (packet, args) = decoder
+                    .decode_text_args::<(Chat,)>(text.clone())
+                    .expect("valid input")
+                    .expect("a complete packet");
+                let (chat,) = args.expect("a Chat");
+                sink.put_our_event(&packet);
+                sink.put_chat(&chat);
+                1
+            })
+        }
         (PEER | PEER_BARE, shape) => {
             let read_event = name == PEER;
             let text = peer::Str::from(case.wire.clone());
@@ -651,16 +676,17 @@ fn print_table(cases: &[Case], rows: &[Vec<Column<'_>>]) {
     );
     println!(
         "(sockeye_reuse: encoding the text part into the caller's buffer, the API a driver \
-         uses; the ratio takes sockeye's faster column, and both are shown. {PEER_BARE}: the \
-         peer's decode without `read_event`, so without reading the JSON (typed: without \
-         the separate pass); informational, not in the ratio)"
+         uses; {OURS_FUSED}: decode_text_args, the packet and its typed arguments with one \
+         pass over the arguments; the ratio takes sockeye's fastest column, and all are \
+         shown. {PEER_BARE}: the peer's decode without `read_event`, so without reading the \
+         JSON (typed: without the separate pass); informational, not in the ratio)"
     );
     println!();
     println!(
-        "| case | unit | {OURS} | {PEER} | {OURS_REUSE} | {PEER_BARE} | {OURS} ns/op \
-         | {PEER} ns/op | {OURS} / {PEER} | ≥{TARGET}× |"
+        "| case | unit | {OURS} | {PEER} | {OURS_REUSE} | {OURS_FUSED} | {PEER_BARE} \
+         | {OURS} ns/op | {PEER} ns/op | {OURS} / {PEER} | ≥{TARGET}× |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for (case, columns) in cases.iter().zip(rows) {
         let (scale, unit) = (1e-6, "M packets/s");
         let best = |name: &str| columns.iter().find(|c| c.name == name).map(|c| c.best);
@@ -668,17 +694,19 @@ fn print_table(cases: &[Case], rows: &[Vec<Column<'_>>]) {
         let cell = |name: &str| rate(name).map_or_else(|| "—".to_string(), fmt_rate);
         let ours = rate(OURS)
             .expect("ours runs every case")
-            .max(rate(OURS_REUSE).unwrap_or(0.0));
+            .max(rate(OURS_REUSE).unwrap_or(0.0))
+            .max(rate(OURS_FUSED).unwrap_or(0.0));
         let theirs = rate(PEER).expect("the peer runs every case");
         let ns = |name: &str| best(name).map_or(0.0, |secs| secs * 1e9);
         let ratio = ours / theirs;
         let verdict = if ratio >= TARGET { "met" } else { "MISSED" };
         println!(
-            "| {} | {unit} | {} | {} | {} | {} | {:.0} | {:.0} | {ratio:.2} | {verdict} |",
+            "| {} | {unit} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {ratio:.2} | {verdict} |",
             case.label,
             cell(OURS),
             cell(PEER),
             cell(OURS_REUSE),
+            cell(OURS_FUSED),
             cell(PEER_BARE),
             ns(OURS),
             ns(PEER),
