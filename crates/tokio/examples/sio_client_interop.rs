@@ -240,6 +240,13 @@ async fn scenario(url: &str, protocol: ProtocolVersion, mode: &str, checks: Arc<
     // The server closes the transport: reconnection (and, in v5, recovery of what was
     // sent meanwhile).
     let mut headlines = collect(&root, "headline");
+    let (attempt_tx, mut attempts) = mpsc::unbounded_channel();
+    client.on_reconnect_attempt(move |n| {
+        let tx = attempt_tx.clone();
+        async move {
+            let _ = tx.send(n);
+        }
+    });
     if std::env::var_os("SIO_DEBUG").is_some() {
         root.on_any(|_s: ClientSocket, msg: ClientMessage| async move {
             println!(
@@ -252,6 +259,15 @@ async fn scenario(url: &str, protocol: ProtocolVersion, mode: &str, checks: Arc<
     let _ = root.emit("close-transport", &());
     let recovered = next_bool(&mut connected).await;
     checks.check("reconnected", recovered.is_some(), recovered);
+    let attempt = tokio::time::timeout(Duration::from_secs(1), attempts.recv())
+        .await
+        .ok()
+        .flatten();
+    checks.check(
+        "reconnect attempt reported",
+        attempt == Some(Some(1)),
+        attempt,
+    );
     if v5 {
         checks.check("session recovered", recovered == Some(true), recovered);
         let h = next(&mut headlines).await;

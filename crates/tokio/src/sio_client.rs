@@ -37,6 +37,7 @@ type EventHandler = Arc<dyn Fn(ClientSocket, ClientMessage) -> BoxFuture + Send 
 type ConnectHandler = Arc<dyn Fn(ClientSocket, bool) -> BoxFuture + Send + Sync>;
 type DisconnectHandler =
     Arc<dyn Fn(ClientSocket, ClientDisconnectReason) -> BoxFuture + Send + Sync>;
+type ReconnectHandler = Arc<dyn Fn(Option<u32>) -> BoxFuture + Send + Sync>;
 type ErrorHandler = Arc<dyn Fn(ClientSocket, serde_json::Value) -> BoxFuture + Send + Sync>;
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -121,6 +122,7 @@ impl ClientBuilder {
         let client = Client {
             commands,
             handlers: Arc::new(Mutex::new(HashMap::new())),
+            reconnect: Arc::new(Mutex::new(Vec::new())),
         };
         let sio_config = SioConfig {
             protocol: self.protocol,
@@ -200,6 +202,7 @@ enum Command {
 pub struct Client {
     commands: mpsc::UnboundedSender<Command>,
     handlers: Arc<Mutex<HashMap<String, NsHandlers>>>,
+    reconnect: Arc<Mutex<Vec<ReconnectHandler>>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -226,6 +229,19 @@ impl Client {
     /// Leaves every namespace and closes the connection; no reconnection follows.
     pub fn close(&self) {
         let _ = self.commands.send(Command::Close);
+    }
+
+    /// Runs at each reconnection attempt with its number (from 1), and with `None` when the
+    /// attempts ran out (socket.io-client's `reconnect_attempt` and `reconnect_failed`).
+    pub fn on_reconnect_attempt<H, F>(&self, handler: H)
+    where
+        H: Fn(Option<u32>) -> F + Send + Sync + 'static,
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let h: ReconnectHandler = Arc::new(move |a| Box::pin(handler(a)));
+        if let Ok(mut v) = self.reconnect.lock() {
+            v.push(h);
+        }
     }
 
     fn with_handlers(&self, ns: &str, f: impl FnOnce(&mut NsHandlers)) {
@@ -782,7 +798,28 @@ impl Driver {
                     }
                 }
             }
-            ClientEvent::ReconnectAttempt { .. } | ClientEvent::ReconnectFailed => {}
+            ClientEvent::ReconnectAttempt { attempt } => {
+                let handlers = self
+                    .client
+                    .reconnect
+                    .lock()
+                    .map(|h| h.clone())
+                    .unwrap_or_default();
+                for h in handlers {
+                    tokio::spawn(h(Some(attempt)));
+                }
+            }
+            ClientEvent::ReconnectFailed => {
+                let handlers = self
+                    .client
+                    .reconnect
+                    .lock()
+                    .map(|h| h.clone())
+                    .unwrap_or_default();
+                for h in handlers {
+                    tokio::spawn(h(None));
+                }
+            }
         }
     }
 }
