@@ -56,6 +56,13 @@ fn find_placeholder(value: &Value) -> Option<&Value> {
     }
 }
 
+/// serde_json errors for valid JSON it cannot represent.
+const UNREPRESENTABLE: [&str; 3] = [
+    "number out of range",
+    "lone leading surrogate in hex escape",
+    "unexpected end of hex escape",
+];
+
 /// Checks a packet a decoder completed (with `config`, so that re-decoding fits the same
 /// limits):
 /// - its fields agree with its type (event name exactly for events, no payload on
@@ -98,19 +105,20 @@ pub fn check_packet(packet: &Packet, config: DecoderConfig) {
         assert!(packet.payload.is_some(), "event without payload");
     }
 
-    // The validator skips values without reading numbers (as JSON.parse, which reads
-    // `1e400` as Infinity, it accepts any number), so a payload may hold a number out of
-    // serde_json's range: then it has no tree, and `args` must fail cleanly.
+    // The validator skips values without reading them, as JSON.parse accepts them: any
+    // number (JSON.parse reads `1e400` as Infinity) and any `\u` escape, lone surrogates
+    // included (`"\uDDDD"`). serde_json cannot represent those: then there is no tree, and
+    // `args` must fail cleanly.
     let tree: Option<Value> =
         packet
             .payload
             .as_ref()
             .and_then(|p| match serde_json::from_str(p.as_str()) {
                 Ok(tree) => Some(tree),
-                Err(e) if e.to_string().starts_with("number out of range") => None,
+                Err(e) if UNREPRESENTABLE.iter().any(|m| e.to_string().starts_with(m)) => None,
                 Err(e) => panic!("accepted payload is not JSON ({e}): {p:?}"),
             });
-    let out_of_range = packet.payload.is_some() && tree.is_none();
+    let unrepresentable = packet.payload.is_some() && tree.is_none();
     if let (Some(name), Some(tree)) = (&packet.event, &tree) {
         let first = tree.as_array().and_then(|a| a.first());
         let same = match (name, first) {
@@ -125,8 +133,8 @@ pub fn check_packet(packet: &Packet, config: DecoderConfig) {
     }
 
     let args = packet.args::<Vec<Value>>();
-    if out_of_range {
-        assert!(args.is_err(), "args read a number serde_json cannot");
+    if unrepresentable {
+        assert!(args.is_err(), "args read a value serde_json cannot");
     } else if is_event || is_ack {
         let args = args.unwrap_or_else(|e| panic!("args of {packet:?} failed: {e}"));
         if !packet.attachments.is_empty() {
