@@ -29,27 +29,10 @@ fn is_placeholder(map: &serde_json::Map<String, Value>) -> bool {
     map.get("_placeholder") == Some(&Value::Bool(true))
 }
 
-/// KNOWN BUG, tolerated until fixed in sockeye-socketio: the decoder accepts a placeholder
-/// whose `num` is an integral float within range (`-0`, `0.0`, `0e0`; JavaScript reads them
-/// as 0, as does the validator's `visit_f64`), but `binary::fill` reads `num` with
-/// `Value::as_u64`, which is `None` for floats, so the placeholder is left unfilled
-/// (`51-["hello",{"_placeholder":true,"num":-0}]` plus one attachment: `args::<(Vec<u8>,)>()`
-/// fails with "invalid type: map"). Set to false once fill and validator agree.
-const TOLERATE_FLOAT_PLACEHOLDER_NUM: bool = true;
-
-fn float_num(map: &serde_json::Map<String, Value>) -> bool {
-    map.get("num")
-        .is_some_and(|n| n.is_f64() && n.as_f64().is_some_and(|f| f.fract() == 0.0))
-}
-
 /// Placeholders left in a value after the attachments filled it.
 fn find_placeholder(value: &Value) -> Option<&Value> {
     match value {
-        Value::Object(map)
-            if is_placeholder(map) && !(TOLERATE_FLOAT_PLACEHOLDER_NUM && float_num(map)) =>
-        {
-            Some(value)
-        }
+        Value::Object(map) if is_placeholder(map) => Some(value),
         Value::Object(map) => map.values().find_map(find_placeholder),
         Value::Array(items) => items.iter().find_map(find_placeholder),
         _ => None,

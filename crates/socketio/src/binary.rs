@@ -48,9 +48,8 @@ pub(crate) fn fill(value: &mut serde_json::Value, attachments: &[Bytes]) {
         serde_json::Value::Array(items) => items.iter_mut().for_each(|v| fill(v, attachments)),
         serde_json::Value::Object(map) => {
             let index = (map.get("_placeholder") == Some(&serde_json::Value::Bool(true)))
-                .then(|| map.get("num").and_then(serde_json::Value::as_u64))
-                .flatten()
-                .and_then(|n| usize::try_from(n).ok());
+                .then(|| map.get("num").and_then(placeholder_index))
+                .flatten();
             match index.and_then(|i| attachments.get(i)) {
                 Some(bytes) => {
                     *value = serde_json::Value::Array(bytes.iter().map(|&b| b.into()).collect());
@@ -60,4 +59,15 @@ pub(crate) fn fill(value: &mut serde_json::Value, attachments: &[Bytes]) {
         }
         _ => {}
     }
+}
+
+/// A placeholder's `num` as the decoder's validator reads it: an unsigned integer, or a
+/// number with no fraction in `0..2^53` (`0.0`, `0e0` and `-0` are 0 to JavaScript).
+fn placeholder_index(num: &serde_json::Value) -> Option<usize> {
+    let n = num.as_u64().or_else(|| {
+        num.as_f64()
+            .filter(|v| v.fract() == 0.0 && (0.0..9_007_199_254_740_992.0).contains(v))
+            .map(|v| v as u64)
+    })?;
+    usize::try_from(n).ok()
 }

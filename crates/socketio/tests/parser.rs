@@ -259,6 +259,27 @@ fn cve_2022_2421_placeholder_num_must_be_an_index() {
 }
 
 #[test]
+fn placeholder_nums_written_as_whole_floats_are_filled() {
+    // The validator takes `0.0`, `0e0` and `-0` as index 0 (JavaScript does); the typed
+    // arguments must then carry the attachment, not the placeholder object.
+    for text in [
+        r#"51-["a",{"_placeholder":true,"num":0.0}]"#,
+        r#"51-["a",{"_placeholder":true,"num":0e0}]"#,
+        r#"51-["a",{"_placeholder":true,"num":-0}]"#,
+        r#"51-["a",{"_placeholder":true,"num":-0.0}]"#,
+    ] {
+        let mut d = Decoder::new(DecoderConfig::default());
+        assert_eq!(d.decode_text(Str::from_static(text)), Ok(None), "{text}");
+        let p = d
+            .decode_binary(Bytes::from_static(&[7, 8]))
+            .unwrap()
+            .unwrap();
+        let (bytes,) = p.args::<(Vec<u8>,)>().expect(text);
+        assert_eq!(bytes, [7, 8], "{text}");
+    }
+}
+
+#[test]
 fn cve_2026_33151_attachments_are_capped() {
     // Count over the limit: refused before anything is buffered.
     let mut d = Decoder::new(DecoderConfig::default());
