@@ -4,6 +4,8 @@
 pub mod engineio;
 mod error;
 #[cfg(feature = "socketio")]
+mod polling;
+#[cfg(feature = "socketio")]
 mod sio_client;
 #[cfg(feature = "socketio")]
 pub mod socketio;

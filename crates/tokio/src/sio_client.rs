@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
-use http_body_util::{BodyExt, Full, Limited};
 use serde::Serialize;
 use sockeye_engineio::client::{
     Client as EngineClient, ClientConfig as EngineConfig, ClientEvent as EngineEvent,
@@ -29,6 +28,7 @@ use sockeye_ws::Message as WsMessage;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::polling::{Pool, RequestError};
 use crate::socketio::EmitError;
 use crate::ws::{MaybeTlsStream, WebSocketStream};
 
@@ -51,10 +51,13 @@ pub struct ClientBuilder {
     reconnection: Option<Reconnection>,
     ack_timeout: Duration,
     namespaces: Vec<(String, Option<serde_json::Value>)>,
+    #[cfg(feature = "rustls")]
+    tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
 }
 
 impl ClientBuilder {
-    /// A client for the server at `url` (`http://host:port`).
+    /// A client for the server at `url` (`http://host[:port]`, or `https://` with the
+    /// `rustls` feature).
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into().trim_end_matches('/').to_owned(),
@@ -64,7 +67,17 @@ impl ClientBuilder {
             reconnection: Some(Reconnection::default()),
             ack_timeout: Duration::from_secs(5),
             namespaces: Vec::new(),
+            #[cfg(feature = "rustls")]
+            tls: None,
         }
+    }
+
+    /// The TLS configuration for `https://` URLs (polling and WebSocket); by default
+    /// [`default_client_tls`](crate::ws::default_client_tls) (Mozilla roots).
+    #[cfg(feature = "rustls")]
+    pub fn tls(mut self, config: Arc<tokio_rustls::rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
     }
 
     /// The Engine.IO path; default `/socket.io/`.
@@ -137,7 +150,16 @@ impl ClientBuilder {
                 auth.as_ref().map(|a| Str::from(a.to_string())),
             );
         }
+        #[cfg(feature = "rustls")]
+        let pool = Pool::new(
+            self.tls
+                .clone()
+                .unwrap_or_else(crate::ws::default_client_tls),
+        );
+        #[cfg(not(feature = "rustls"))]
+        let pool = Pool::new();
         let driver = Driver {
+            pool,
             builder: self,
             client: client.clone(),
             sio,
@@ -420,7 +442,7 @@ impl ClientMessage {
 enum Done {
     Response {
         id: RequestId,
-        result: Result<(http::StatusCode, bool, Bytes), ()>,
+        result: Result<(http::StatusCode, bool, Bytes), RequestError>,
     },
     Socket {
         id: SocketId,
@@ -435,6 +457,7 @@ enum WsInput {
 
 struct Driver {
     builder: ClientBuilder,
+    pool: Pool,
     client: Client,
     sio: SioClient,
     eio: Option<EngineClient>,
@@ -444,6 +467,14 @@ struct Driver {
 }
 
 impl Driver {
+    fn ws_options(&self) -> crate::ws::ClientOptions {
+        crate::ws::ClientOptions {
+            #[cfg(feature = "rustls")]
+            tls: self.builder.tls.clone(),
+            ..crate::ws::ClientOptions::default()
+        }
+    }
+
     fn engine_config(&self) -> EngineConfig {
         EngineConfig::builder()
             .protocol(match self.builder.protocol {
@@ -564,7 +595,10 @@ impl Driver {
                     Ok((status, binary, body)) => {
                         eio.handle_response(now, id, status, binary, body)
                     }
-                    Err(()) => eio.handle_request_failed(now, id),
+                    Err(e) => {
+                        tracing::debug!(error = ?e, "polling request failed");
+                        eio.handle_request_failed(now, id);
+                    }
                 }
             }
             Done::Socket { id, result } => match result {
@@ -626,8 +660,13 @@ impl Driver {
                         let url = self.url(&query, false);
                         let tx = done_tx.clone();
                         let limit = self.engine_config().max_payload();
+                        let pool = self.pool.clone();
+                        let method = match method {
+                            RequestMethod::Post => http::Method::POST,
+                            _ => http::Method::GET,
+                        };
                         let task = tokio::spawn(async move {
-                            let result = http_request(&url, method, body, limit).await;
+                            let result = pool.request(&url, method, body, limit).await;
                             let _ = tx.send(Done::Response { id, result });
                         });
                         self.requests.insert(id, task.abort_handle());
@@ -635,11 +674,15 @@ impl Driver {
                     EngineTransmit::OpenSocket { id, query } => {
                         let url = self.url(&query, true);
                         let tx = done_tx.clone();
+                        let options = self.ws_options();
                         tokio::spawn(async move {
-                            let result = crate::ws::connect(&url)
-                                .await
-                                .map(|(ws, _)| Box::new(ws))
-                                .map_err(|_| ());
+                            let result = async {
+                                let request = sockeye_ws::handshake::ClientRequest::new(&url)?;
+                                crate::ws::connect_with(request, &options).await
+                            }
+                            .await
+                            .map(|(ws, _)| Box::new(ws))
+                            .map_err(|_| ());
                             let _ = tx.send(Done::Socket { id, result });
                         });
                     }
@@ -688,6 +731,7 @@ impl Driver {
                             task.abort();
                         }
                         self.sinks.clear();
+                        self.pool.clear();
                         self.sio.handle_close(now, reason);
                     }
                 }
@@ -822,51 +866,4 @@ impl Driver {
             }
         }
     }
-}
-
-/// One HTTP request for the polling transport: a fresh HTTP/1.1 connection (http only).
-async fn http_request(
-    url: &str,
-    method: RequestMethod,
-    body: Option<(Bytes, &'static str)>,
-    limit: usize,
-) -> Result<(http::StatusCode, bool, Bytes), ()> {
-    let uri: http::Uri = url.parse().map_err(|_| ())?;
-    let host = uri.host().ok_or(())?.to_owned();
-    let port = uri.port_u16().unwrap_or(80);
-    let stream = TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(|_| ())?;
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|_| ())?;
-    tokio::spawn(conn);
-    let mut req = http::Request::builder()
-        .method(match method {
-            RequestMethod::Post => http::Method::POST,
-            _ => http::Method::GET,
-        })
-        .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
-        .header(http::header::HOST, format!("{host}:{port}"));
-    let body = match body {
-        Some((bytes, content_type)) => {
-            req = req.header(http::header::CONTENT_TYPE, content_type);
-            bytes
-        }
-        None => Bytes::new(),
-    };
-    let req = req.body(Full::new(body)).map_err(|_| ())?;
-    let res = sender.send_request(req).await.map_err(|_| ())?;
-    let status = res.status();
-    let binary = res
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/octet-stream"));
-    let body = Limited::new(res.into_body(), limit)
-        .collect()
-        .await
-        .map_err(|_| ())?
-        .to_bytes();
-    Ok((status, binary, body))
 }

@@ -185,3 +185,115 @@ async fn connect_middleware_refuses_and_accepts() {
     );
     client.close();
 }
+
+/// A TCP proxy in front of `target` that counts the connections it accepts.
+async fn counting_proxy(target: String) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = count.clone();
+    let target = target.trim_start_matches("http://").to_owned();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let target = target.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    (url, count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_reuses_its_http_connections() {
+    let (_io, url, _) = server().await;
+    let (proxied, connections) = counting_proxy(url).await;
+    let client = Client::builder(proxied)
+        .transports(Transports {
+            polling: true,
+            websocket: false,
+        })
+        .connect();
+    let root = client.socket("/");
+    let mut hello = collect(&root, "hello");
+    next(&mut hello).await;
+    // Each ack is a POST and a GET answered with the reply: 20 requests at least.
+    for i in 0..10 {
+        let reply = root.emit_with_ack("echo", &(i,), None).await.unwrap();
+        assert_eq!(reply.args::<(u32,)>().unwrap(), (i,));
+    }
+    // One connection for the waiting GET, one for the POSTs (and a spare for the moment a
+    // GET is answered while the next one starts).
+    let n = connections.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(n <= 3, "{n} connections for about 22 requests");
+    client.close();
+}
+
+#[cfg(feature = "rustls")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_and_upgrade_over_tls() {
+    use tokio_rustls::rustls::crypto::ring::default_provider;
+    use tokio_rustls::rustls::pki_types::PrivateKeyDer;
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore, ServerConfig};
+
+    let (io, _, _) = server().await;
+    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert = generated.cert.der().clone();
+    let key = PrivateKeyDer::try_from(generated.signing_key.serialize_der()).unwrap();
+    let server_config = ServerConfig::builder_with_provider(Arc::new(default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, io) = (acceptor.clone(), io.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(move |req| {
+                    let io = io.clone();
+                    async move { Ok::<_, std::convert::Infallible>(io.handle(req).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .with_upgrades()
+                    .await;
+            });
+        }
+    });
+
+    let mut roots = RootCertStore::empty();
+    roots.add(cert).unwrap();
+    let client_config = ClientConfig::builder_with_provider(Arc::new(default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    for websocket in [false, true] {
+        let client = Client::builder(format!("https://localhost:{port}"))
+            .tls(Arc::new(client_config.clone()))
+            .transports(Transports {
+                polling: true,
+                websocket,
+            })
+            .connect();
+        let root = client.socket("/");
+        let mut hello = collect(&root, "hello");
+        next(&mut hello).await;
+        let reply = root
+            .emit_with_ack("echo", &("over tls",), None)
+            .await
+            .unwrap();
+        assert_eq!(reply.args::<(String,)>().unwrap().0, "over tls");
+        client.close();
+    }
+}
