@@ -756,6 +756,36 @@ fn v4_server_pings_at_a_fixed_rate_and_times_out() {
 }
 
 #[test]
+fn v4_ping_timeout_counts_from_when_the_ping_was_due() {
+    let mut h = polling(V4);
+    let get = h.get();
+    // The driver's timer fires 10 ms late: the ping goes out then, but the client's 200 ms
+    // run from when it was due (300 ms), as the client's own interval + timeout do.
+    h.now += Duration::from_millis(310);
+    let now = h.now;
+    h.session().handle_timeout(now);
+    h.drain();
+    assert_eq!(h.body(get), b"2");
+    h.advance(Duration::from_millis(189));
+    assert_eq!(closed(&h), None);
+    h.advance(Duration::from_millis(1));
+    assert_eq!(closed(&h), Some(CloseReason::PingTimeout));
+    // A driver stalled past the whole timeout still gives the client all of it.
+    let mut h = polling(V4);
+    let get = h.get();
+    h.now += Duration::from_millis(600);
+    let now = h.now;
+    h.session().handle_timeout(now);
+    h.drain();
+    assert_eq!(h.body(get), b"2");
+    assert_eq!(closed(&h), None);
+    h.advance(Duration::from_millis(199));
+    assert_eq!(closed(&h), None);
+    h.advance(Duration::from_millis(1));
+    assert_eq!(closed(&h), Some(CloseReason::PingTimeout));
+}
+
+#[test]
 fn v4_websocket_heartbeat() {
     let mut h = ServerHarness::new(config());
     let Ok(Attach::Socket(s)) = h.open("EIO=4&transport=websocket", true) else {

@@ -90,7 +90,12 @@ async fn route(
     res
 }
 
-#[tokio::main]
+// One thread, like the reference's event loop: the suites race requests on separate
+// connections (a GET next to the POST that closes the session, a GET right after the
+// WebSocket frame that completes an upgrade) and expect them handled in the order they
+// arrived. A multi-threaded runtime may run the later one first (its LIFO slot runs the
+// task woken last), and the suites then see a 400 where they expect a 200, or the reverse.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
     let args = match parse_args() {
         Ok(args) => args,

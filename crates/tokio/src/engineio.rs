@@ -160,8 +160,36 @@ fn new_sid() -> Sid {
 }
 
 impl EngineIo {
-    /// A server with `config`, and the receiver of its [`EngineEvent`]s.
+    /// A server with `config`, and the receiver of its [`EngineEvent`]s. WebSockets are
+    /// not compressed, as with the reference's default `perMessageDeflate: false` (see
+    /// [`EngineIo::with_deflate`]).
     pub fn new(config: ServerConfig) -> (Self, mpsc::UnboundedReceiver<EngineEvent>) {
+        #[cfg(feature = "deflate")]
+        return Self::with_deflate(config, None);
+        #[cfg(not(feature = "deflate"))]
+        Self::start(config, ServerOptions::default())
+    }
+
+    /// A server whose WebSockets agree to permessage-deflate with `deflate` when a client
+    /// offers it (the reference's `perMessageDeflate` option; `None`: off, the default).
+    /// Compression costs memory per connection (see
+    /// [`DeflateConfig`](sockeye_ws::deflate::DeflateConfig)'s presets).
+    #[cfg(feature = "deflate")]
+    pub fn with_deflate(
+        config: ServerConfig,
+        deflate: Option<sockeye_ws::deflate::DeflateConfig>,
+    ) -> (Self, mpsc::UnboundedReceiver<EngineEvent>) {
+        let ws_options = ServerOptions {
+            deflate,
+            ..ServerOptions::default()
+        };
+        Self::start(config, ws_options)
+    }
+
+    fn start(
+        config: ServerConfig,
+        ws_options: ServerOptions,
+    ) -> (Self, mpsc::UnboundedReceiver<EngineEvent>) {
         let (events, rx) = mpsc::unbounded_channel();
         // The WebSocket layer enforces the same message limit as the session.
         let ws_options = ServerOptions {
@@ -170,7 +198,7 @@ impl EngineIo {
                 .max_frame_size(config.max_http_buffer_size())
                 .build()
                 .unwrap_or_default(),
-            ..ServerOptions::default()
+            ..ws_options
         };
         let shared = Shared {
             server: Server::new(config),

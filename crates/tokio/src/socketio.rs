@@ -101,6 +101,8 @@ pub struct SocketIoBuilder {
     sio: ServerConfig,
     cors_origins: Option<Vec<String>>,
     cors_credentials: bool,
+    #[cfg(feature = "deflate")]
+    per_message_deflate: Option<sockeye_ws::deflate::DeflateConfig>,
 }
 
 impl SocketIoBuilder {
@@ -176,9 +178,25 @@ impl SocketIoBuilder {
         self
     }
 
+    /// permessage-deflate on WebSockets, agreed with `config` when a client offers it;
+    /// `None` (the default, as the reference's `perMessageDeflate: false`) leaves frames
+    /// uncompressed.
+    #[cfg(feature = "deflate")]
+    pub fn per_message_deflate(
+        mut self,
+        config: Option<sockeye_ws::deflate::DeflateConfig>,
+    ) -> Self {
+        self.per_message_deflate = config;
+        self
+    }
+
     /// Builds the server and starts its engine task (call inside a tokio runtime).
     pub fn build(self) -> SocketIo {
         let engine_config: EngineConfig = self.engine.build().unwrap_or_default();
+        #[cfg(feature = "deflate")]
+        let (engine, engine_events) =
+            EngineIo::with_deflate(engine_config, self.per_message_deflate);
+        #[cfg(not(feature = "deflate"))]
         let (engine, engine_events) = EngineIo::new(engine_config);
         let (commands, command_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
@@ -270,6 +288,8 @@ impl SocketIo {
             sio: ServerConfig::default(),
             cors_origins: None,
             cors_credentials: false,
+            #[cfg(feature = "deflate")]
+            per_message_deflate: None,
         }
     }
 

@@ -609,7 +609,16 @@ impl Session {
                 self.write_buffer.push_back(Packet::new(PacketType::Ping));
             }
             if self.heartbeat_deadline.is_none() {
-                self.heartbeat_deadline = Some(now + self.config.ping_timeout);
+                // Counted from when the ping was due, not from when the timer fired, so a
+                // late wake-up does not stretch the heartbeat (interval + timeout after the
+                // last pong, as the client computes it); a driver stalled past that still
+                // gives the client the whole timeout.
+                let due = at + self.config.ping_timeout;
+                self.heartbeat_deadline = Some(if due > now {
+                    due
+                } else {
+                    now + self.config.ping_timeout
+                });
             }
             while at <= now {
                 at += self.config.ping_interval;
