@@ -115,24 +115,57 @@ pub(crate) enum InflateError {
 }
 
 /// Decompresses incoming messages.
+///
+/// zlib-rs inflates with a 32 KiB window whatever window bits it is given, so with context
+/// takeover and an agreed window under 15 bits the decompressor is not kept between
+/// messages: the last 2^bits bytes of output are, and the next message's decompressor starts
+/// from them as its dictionary. An idle connection then holds the agreed window and no more,
+/// and a message that reaches back past it fails ("invalid distance too far back"), as zlib's
+/// own inflate with that window does.
 pub(crate) struct Inflater {
-    decompress: Decompress,
+    decompress: Option<Decompress>,
     window_bits: u8,
     no_context_takeover: bool,
     /// Whether the current message carried any compressed byte.
     fed: bool,
+    /// With context takeover and a window under 15 bits: the window's worth of output that
+    /// ends the previous messages, the dictionary of the next one.
+    history: Vec<u8>,
+    /// Where, in the current message's output, the current deflate stream began (after a
+    /// final block, RFC 7692 §7.2.2, the sender starts a new stream with an empty window).
+    stream_start: usize,
 }
 
 impl Inflater {
     /// A decompressor for a peer that compresses with a `window_bits` window.
     pub(crate) fn new(window_bits: u8, no_context_takeover: bool) -> Self {
-        let window_bits = zlib_window(window_bits);
         Self {
-            decompress: Decompress::new_with_window_bits(false, window_bits),
-            window_bits,
+            decompress: None,
+            window_bits: zlib_window(window_bits),
             no_context_takeover,
             fed: false,
+            history: Vec::new(),
+            stream_start: 0,
         }
+    }
+
+    /// Whether the window is kept as bytes between messages instead of in the decompressor.
+    fn keeps_history(&self) -> bool {
+        !self.no_context_takeover && self.window_bits < 15
+    }
+
+    /// The decompressor, created (and given the kept window) when a message starts.
+    fn decompressor(&mut self) -> Result<&mut Decompress, InflateError> {
+        if self.decompress.is_none() {
+            let mut d = Decompress::new_with_window_bits(false, self.window_bits);
+            if !self.history.is_empty() {
+                d.set_dictionary(&self.history)
+                    .map_err(|_| InflateError::Corrupt)?;
+            }
+            self.decompress = Some(d);
+        }
+        // Invariant: set just above when it was missing.
+        self.decompress.as_mut().ok_or(InflateError::Corrupt)
     }
 
     /// Decompresses `input`, a piece of a compressed message, appending to `out`, which may
@@ -156,13 +189,13 @@ impl Inflater {
             if out.capacity() == out.len() {
                 grow(out, room);
             }
-            let before_in = self.decompress.total_in();
+            let d = self.decompressor()?;
+            let before_in = d.total_in();
             let before_out = out.len();
-            let status = self
-                .decompress
+            let status = d
                 .decompress_vec(&input[consumed..], out, FlushDecompress::Sync)
                 .map_err(|_| InflateError::Corrupt)?;
-            consumed += (self.decompress.total_in() - before_in) as usize;
+            consumed += (d.total_in() - before_in) as usize;
             let produced = out.len() - before_out;
             if out.len() > limit {
                 return Err(InflateError::TooBig);
@@ -172,6 +205,7 @@ impl Inflater {
                 // unless the context is reset. Accept it and start a new stream.
                 Status::StreamEnd => {
                     self.reset();
+                    self.stream_start = out.len();
                     if consumed == input.len() {
                         return Ok(());
                     }
@@ -204,12 +238,32 @@ impl Inflater {
         }
         if self.no_context_takeover {
             self.reset();
+        } else if self.keeps_history() {
+            // Keep the window's worth of output that ends the stream, drop the rest.
+            let window = 1usize << self.window_bits;
+            self.history
+                .reserve_exact(window.saturating_sub(self.history.len()));
+            let produced = &out[self.stream_start.min(out.len())..];
+            if produced.len() >= window {
+                self.history.clear();
+                self.history
+                    .extend_from_slice(&produced[produced.len() - window..]);
+            } else {
+                let keep = window - produced.len();
+                let drop = self.history.len().saturating_sub(keep);
+                self.history.drain(..drop);
+                self.history.extend_from_slice(produced);
+            }
+            self.decompress = None;
         }
+        self.stream_start = 0;
         Ok(())
     }
 
+    /// Starts a new deflate stream: empty window.
     fn reset(&mut self) {
-        self.decompress = Decompress::new_with_window_bits(false, self.window_bits);
+        self.decompress = None;
+        self.history.clear();
     }
 }
 
@@ -347,10 +401,58 @@ mod tests {
         );
     }
 
+    #[test]
+    fn between_messages_only_the_agreed_window_is_kept() {
+        let mut d = Deflater::new(12, 6, 8, false);
+        let mut i = Inflater::new(12, false);
+        let text: Vec<u8> = (0..10_000u32)
+            .map(|n| b"abcdefghij"[(n * n % 10) as usize])
+            .collect();
+        for len in [100, 3000, 10_000, 7] {
+            assert_eq!(round_trip(&mut d, &mut i, &text[..len]), &text[..len]);
+            assert!(
+                i.decompress.is_none(),
+                "decompressor freed between messages"
+            );
+            assert!(i.history.capacity() <= 4096, "{}", i.history.capacity());
+        }
+        // The kept bytes are the last 4096 of everything received: 3100 + 10 000 + 7.
+        let mut all = text[..100].to_vec();
+        all.extend_from_slice(&text[..3000]);
+        all.extend_from_slice(&text);
+        all.extend_from_slice(&text[..7]);
+        assert_eq!(i.history, all[all.len() - 4096..]);
+        // A 15-bit window stays in the decompressor, which is kept.
+        let mut d = Deflater::new(15, 6, 8, false);
+        let mut i = Inflater::new(15, false);
+        round_trip(&mut d, &mut i, b"hello");
+        assert!(i.decompress.is_some() && i.history.is_empty());
+    }
+
+    #[test]
+    fn a_final_block_starts_a_new_stream() {
+        // A sender may end its stream with a final block (RFC 7692 §7.2.2); what follows
+        // is a new stream, which cannot refer to what came before.
+        let msg = b"final block, then a fresh stream";
+        let mut c =
+            flate2::Compress::new_with_window_bits(flate2::Compression::default(), false, 10);
+        let mut wire = Vec::with_capacity(256);
+        c.compress_vec(msg, &mut wire, flate2::FlushCompress::Finish)
+            .unwrap();
+        let mut i = Inflater::new(10, false);
+        for _ in 0..3 {
+            let mut out = Vec::new();
+            i.inflate(&wire, &mut out, 1000).unwrap();
+            i.finish(&mut out, 1000).unwrap();
+            assert_eq!(out, msg);
+            assert!(i.history.is_empty(), "nothing of an ended stream is kept");
+        }
+    }
+
     proptest! {
         #[test]
         fn round_trips_with_any_window_and_split(
-            msgs in proptest::collection::vec(proptest::collection::vec(0u8..4, 0..3000), 1..4),
+            msgs in proptest::collection::vec(proptest::collection::vec(0u8..4, 0..3000), 1..6),
             bits in 8u8..=15,
             takeover in any::<bool>(),
             cut in 0usize..3000,

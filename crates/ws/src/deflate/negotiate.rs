@@ -106,7 +106,7 @@ pub const MAX_WINDOW_BITS: u8 = 15;
 /// | [`client_max_window_bits`][cmwb] | 15 | impose when offered | largest we use |
 /// | [`require_client_max_window_bits`][req] | off | decline offers without it | — |
 /// | [`fallback_offer`][fb] | off | — | add a fallback offer |
-/// | [`level`][level] | 6 | compression level, 0–9 | same |
+/// | [`level`][level] | 7 | compression level, 0–9 | same |
 /// | [`mem_level`][mem] | 8 | compressor memory, 1–9 | same |
 /// | [`threshold`][thr] | 1024 | shorter messages go uncompressed | same |
 ///
@@ -123,7 +123,16 @@ pub const MAX_WINDOW_BITS: u8 = 15;
 /// Windows run from 8 to 15 bits (RFC 7692 §7.1.2). A window of 8 is agreed to and
 /// compressed with zlib's 9-bit window, whose matches never reach past 250 bytes (see the
 /// [module documentation](self)). The threshold default is that of ws (`threshold`,
-/// 1024 bytes); the level and memory level defaults are zlib's.
+/// 1024 bytes); the memory level default is zlib's.
+///
+/// # Levels
+///
+/// zlib-rs numbers its levels as zlib-ng does, not as zlib: its level 6 runs the faster
+/// "medium" strategy, while zlib's level 6 (the default of Node's zlib, so of ws, and of
+/// Python's) is the lazy strategy, which zlib-rs runs from level 7. On a chat-message corpus
+/// (docs/benchmarks.md) zlib-rs' level 6 output is 2.2% larger than zlib's level 6 and its
+/// level 7 output the same size as zlib's 6 and 7. The default is therefore 7: the ratio of
+/// the zlib peers' default; level 6 is about 25% faster for that 2.2%.
 ///
 /// # Memory presets
 ///
@@ -132,19 +141,26 @@ pub const MAX_WINDOW_BITS: u8 = 15;
 /// *w* − 7). The negotiated window may be smaller than the configured one. Per connection,
 /// with the zlib-rs backend (measured with zlib-rs 0.6.8 on a
 /// 64-bit target), one compressor takes 4 × 2^*w* bytes for its window and hash chains,
-/// a fixed 128 KiB hash table, and 7 × 2^(*m* + 6) bytes of buffers for memory level *m*;
-/// one decompressor takes about 46 KiB whatever the window:
+/// a fixed 128 KiB hash table, and 7 × 2^(*m* + 6) bytes of buffers for memory level *m*.
+/// zlib-rs inflates with a 32 KiB window whatever it is told, so one decompressor takes
+/// about 46 KiB while a message inflates; between messages, a decompressor for a window under
+/// 15 bits is dropped and only the window's last 2^*w* bytes are kept (with context
+/// takeover; nothing at all without it):
 ///
-/// | preset | window bits | memory level | compressor | decompressor |
-/// |---|---|---|---|---|
-/// | `memory_preset(15)` (the default) | 15 | 8 | 371 KiB | 46 KiB |
-/// | `memory_preset(14)` | 14 | 7 | 251 KiB | 46 KiB |
-/// | `memory_preset(13)` | 13 | 6 | 191 KiB | 46 KiB |
-/// | `memory_preset(12)` (python-websockets' default) | 12 | 5 | 161 KiB | 46 KiB |
-/// | `memory_preset(11)` | 11 | 4 | 146 KiB | 46 KiB |
-/// | `memory_preset(10)` | 10 | 3 | 139 KiB | 46 KiB |
-/// | `memory_preset(9)` | 9 | 2 | 135 KiB | 46 KiB |
-/// | `memory_preset(8)` | 8, compressed with 9 | 1 | 134 KiB | 46 KiB |
+/// | preset | window bits | memory level | compressor | decompressor, idle | decompressor, inflating |
+/// |---|---|---|---|---|---|
+/// | `memory_preset(15)` (the default) | 15 | 8 | 371 KiB | 46 KiB | 46 KiB |
+/// | `memory_preset(14)` | 14 | 7 | 251 KiB | 16 KiB | 46 KiB |
+/// | `memory_preset(13)` | 13 | 6 | 191 KiB | 8 KiB | 46 KiB |
+/// | `memory_preset(12)` (python-websockets' default) | 12 | 5 | 161 KiB | 4 KiB | 46 KiB |
+/// | `memory_preset(11)` | 11 | 4 | 146 KiB | 2 KiB | 46 KiB |
+/// | `memory_preset(10)` | 10 | 3 | 139 KiB | 1 KiB | 46 KiB |
+/// | `memory_preset(9)` | 9 | 2 | 135 KiB | 512 B | 46 KiB |
+/// | `memory_preset(8)` | 8, compressed with 9 | 1 | 134 KiB | 512 B | 46 KiB |
+///
+/// Keeping the window as bytes also makes a peer that reaches back further than the agreed
+/// window across messages fail with 1007, as zlib's own inflate with that window does; the
+/// price is a decompressor set up (and given the kept window as its dictionary) per message.
 ///
 /// python-websockets measured on small JSON messages that compressed size grows by 3.7 %
 /// at 11/4 and by 90 % at 10/3 against 12/5: below 11 bits the ratio drops quickly.
@@ -614,7 +630,7 @@ impl Default for DeflateConfig {
             client_max_window_bits: MAX_WINDOW_BITS,
             require_client_max_window_bits: false,
             fallback_offer: false,
-            level: 6,
+            level: 7,
             mem_level: 8,
             threshold: 1024,
         }
@@ -727,7 +743,8 @@ impl DeflateConfigBuilder {
         self
     }
 
-    /// The compression level, 0–9 (default 6, zlib's).
+    /// The compression level, 0–9 (default 7, which compresses as zlib's default 6 does;
+    /// see [Levels](DeflateConfig#levels)).
     pub fn level(mut self, level: u32) -> Self {
         self.config.level = level;
         self
@@ -1424,7 +1441,7 @@ mod tests {
             (8, 8, 1)
         );
         let d = DeflateConfig::default();
-        assert_eq!((d.level(), d.mem_level(), d.threshold()), (6, 8, 1024));
+        assert_eq!((d.level(), d.mem_level(), d.threshold()), (7, 8, 1024));
         assert_eq!(b().build(), Ok(d));
     }
 
