@@ -432,7 +432,22 @@ impl SocketIo {
         }
     }
 
+    /// Binds `addr` and serves Socket.IO there (see [`SocketIo::serve`]); to learn the port
+    /// of an address with port 0, bind the listener yourself and call `serve`.
+    ///
+    /// # Errors
+    ///
+    /// The bind's error, or accepting's.
+    pub async fn bind(&self, addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<()> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        self.serve(listener).await
+    }
+
     /// Serves Socket.IO on `listener` until the process ends; other paths get 404.
+    ///
+    /// # Errors
+    ///
+    /// Accepting a connection failed.
     pub async fn serve(&self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
         let io = self.clone();
         serve_with(listener, move |req| {
