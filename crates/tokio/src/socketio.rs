@@ -37,7 +37,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::engineio::{EngineEvent, EngineIo, SessionHandle, TrySendError};
 pub use crate::sio_client::{Client, ClientBuilder, ClientMessage, ClientSocket};
-pub use sockeye_engineio::Transports;
+pub use sockeye_engineio::{ConfigError, Transports};
 pub use sockeye_socketio::client::{ClientDisconnectReason, Reconnection};
 pub use sockeye_socketio::server::{DisconnectReason, ProtocolVersion, RecoveryConfig};
 
@@ -191,8 +191,25 @@ impl SocketIoBuilder {
     }
 
     /// Builds the server and starts its engine task (call inside a tokio runtime).
+    ///
+    /// # Panics
+    ///
+    /// When the options are invalid (a zero timer or limit, no transport); see
+    /// [`SocketIoBuilder::try_build`].
     pub fn build(self) -> SocketIo {
-        let engine_config: EngineConfig = self.engine.build().unwrap_or_default();
+        match self.try_build() {
+            Ok(io) => io,
+            Err(e) => panic!("invalid Socket.IO server options: {e}"),
+        }
+    }
+
+    /// Builds the server and starts its engine task (call inside a tokio runtime).
+    ///
+    /// # Errors
+    ///
+    /// The options are invalid: a zero timer or limit, or no transport.
+    pub fn try_build(self) -> Result<SocketIo, ConfigError> {
+        let engine_config: EngineConfig = self.engine.build()?;
         #[cfg(feature = "deflate")]
         let (engine, engine_events) =
             EngineIo::with_deflate(engine_config, self.per_message_deflate);
@@ -218,7 +235,7 @@ impl SocketIoBuilder {
             broadcast_acks: HashMap::new(),
         };
         tokio::spawn(task.run(engine_events, command_rx));
-        io
+        Ok(io)
     }
 }
 

@@ -297,3 +297,22 @@ async fn polling_and_upgrade_over_tls() {
         client.close();
     }
 }
+
+#[tokio::test]
+async fn invalid_options_are_refused_not_replaced() {
+    let none = Transports {
+        polling: false,
+        websocket: false,
+    };
+    let err = SocketIo::builder()
+        .transports(none)
+        .try_build()
+        .unwrap_err();
+    assert_eq!(err, sockeye_tokio::socketio::ConfigError::NoTransport);
+    assert!(
+        SocketIo::builder()
+            .ping_timeout(Duration::ZERO)
+            .try_build()
+            .is_err()
+    );
+}
