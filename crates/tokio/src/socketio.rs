@@ -789,8 +789,10 @@ struct SocketHandlers {
 }
 
 /// Per-connection facts sockets can read.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct ConnectionInfo {
+    /// The Engine.IO session id, for traces.
+    sid: String,
     protocol: Protocol,
     transport: sockeye_engineio::server::Transport,
     upgraded: bool,
@@ -856,6 +858,24 @@ impl Socket {
             c.upgraded || c.transport == sockeye_engineio::server::Transport::WebSocket
         });
         if websocket { "websocket" } else { "polling" }
+    }
+
+    /// The span handlers of this socket run in: its id, namespace, Engine.IO session id and
+    /// the transport when it connected (payloads are never logged).
+    fn span(&self) -> tracing::Span {
+        let sid = self
+            .shared
+            .connection
+            .lock()
+            .map(|c| c.sid.clone())
+            .unwrap_or_default();
+        tracing::debug_span!(
+            "socketio",
+            socket = %self.id,
+            namespace = %self.namespace,
+            sid = %sid,
+            transport = self.transport(),
+        )
     }
 
     /// Whether the connection upgraded from polling.
@@ -1164,6 +1184,7 @@ impl EngineTask {
                 self.clients.insert(
                     client,
                     Arc::new(Mutex::new(ConnectionInfo {
+                        sid: sid.as_str().to_owned(),
                         protocol,
                         transport,
                         upgraded: false,
@@ -1306,6 +1327,7 @@ impl EngineTask {
             .and_then(|c| self.clients.get(&c).cloned())
             .unwrap_or_else(|| {
                 Arc::new(Mutex::new(ConnectionInfo {
+                    sid: String::new(),
                     protocol: Protocol::V4,
                     transport: sockeye_engineio::server::Transport::Polling,
                     upgraded: false,
@@ -1324,7 +1346,8 @@ impl EngineTask {
             namespace,
             shared,
         };
-        (entry.on_connect)(handle);
+        let span = handle.span();
+        span.in_scope(|| (entry.on_connect)(handle));
         if accept {
             let _ = self.server.accept(now, &socket);
         }
@@ -1460,7 +1483,11 @@ impl EngineTask {
                         return;
                     }
                 }
-                tokio::spawn(handler(handle, message));
+                let span = handle.span();
+                tokio::spawn(tracing::Instrument::instrument(
+                    handler(handle, message),
+                    span,
+                ));
             }
             Event::Ack { socket, id, packet } => {
                 if let Some(reply) = self.acks.remove(&(socket, id)) {
@@ -1512,8 +1539,12 @@ impl EngineTask {
                     namespace,
                     shared,
                 };
+                let span = handle.span();
                 for h in handlers {
-                    tokio::spawn(h(handle.clone(), reason));
+                    tokio::spawn(tracing::Instrument::instrument(
+                        h(handle.clone(), reason),
+                        span.clone(),
+                    ));
                 }
             }
         }

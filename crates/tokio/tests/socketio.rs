@@ -316,3 +316,64 @@ async fn invalid_options_are_refused_not_replaced() {
             .is_err()
     );
 }
+
+/// Collects what the fmt subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn handlers_run_in_a_span_naming_the_socket_and_no_payload_is_logged() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // One thread: the server's tasks and the handlers run on this one, under this default.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let io = SocketIo::builder().build();
+    io.ns("/", |socket: Socket| {
+        tracing::info!("connection handler");
+        socket.on("secret", |_s: Socket, msg: Message| async move {
+            tracing::info!("event handler");
+            let _ = msg.ack(&());
+        });
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let serving = io.clone();
+    tokio::spawn(async move { serving.serve(listener).await });
+    let client = Client::builder(url).connect();
+    let root = client.socket("/");
+    root.emit_with_ack("secret", &("hunter2-payload",), None)
+        .await
+        .unwrap();
+    client.close();
+    let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    for handler in ["connection handler", "event handler"] {
+        let line = out
+            .lines()
+            .find(|l| l.contains(handler))
+            .unwrap_or_else(|| panic!("no {handler:?} line in:\n{out}"));
+        for field in ["socketio{", "socket=", "namespace=/", "sid=", "transport="] {
+            assert!(line.contains(field), "{field} missing from {line:?}");
+        }
+    }
+    assert!(
+        out.contains("engineio{"),
+        "the Engine.IO session span:\n{out}"
+    );
+    assert!(!out.contains("hunter2"), "a payload was logged:\n{out}");
+    assert!(!out.contains("sid= "), "an empty session id:\n{out}");
+}
