@@ -420,18 +420,24 @@ impl Driver {
             });
             tokio::select! {
                 input = rx.recv() => match input {
-                    Some(input) => self.input(input),
+                    Some(input) => {
+                        self.expire();
+                        self.input(input);
+                    }
                     None => break,
                 },
-                message = out.recv() => match message {
-                    Some(Out::Send(data)) => {
-                        let _ = self.session.send(data);
+                message = out.recv() => {
+                    self.expire();
+                    match message {
+                        Some(Out::Send(data)) => {
+                            let _ = self.session.send(data);
+                        }
+                        Some(Out::Close) | None => self.session.close(Instant::now()),
                     }
-                    Some(Out::Close) => self.session.close(Instant::now()),
-                    None => self.session.close(Instant::now()),
-                },
+                }
                 () = sleep => self.session.handle_timeout(Instant::now()),
                 id = aborted => {
+                    self.expire();
                     self.pending.remove(&id);
                     self.session.handle_request_aborted(Instant::now(), id);
                 }
@@ -439,6 +445,16 @@ impl Driver {
         }
         for (_, mut sink) in self.sockets.drain() {
             let _ = sink.close().await;
+        }
+    }
+
+    /// Time passes before anything else is handled: a request that arrives once the
+    /// session's deadline has passed finds the timeout (a ping timeout, say) already taken,
+    /// whichever of the two the runtime happened to wake first.
+    fn expire(&mut self) {
+        let now = Instant::now();
+        if self.session.poll_timeout().is_some_and(|at| at <= now) {
+            self.session.handle_timeout(now);
         }
     }
 
