@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test file uses part of it
 
+pub(crate) mod eio;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -139,4 +141,17 @@ pub(crate) async fn send(ws: &mut Ws, message: impl Into<Message>) {
 /// Waits for the server to close the connection, skipping what it sends before.
 pub(crate) async fn closed(ws: &mut Ws) {
     while next(ws).await.is_some() {}
+}
+
+/// Waits for the server to close the connection, which must come before any heartbeat could
+/// have closed it (the servers under test send their first ping 300 ms after the handshake,
+/// and give up on the client 200 ms later): the close answers what the test just sent.
+pub(crate) async fn closed_at_once(ws: &mut Ws) {
+    let started = std::time::Instant::now();
+    closed(ws).await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(250),
+        "closed only after {took:?}"
+    );
 }
