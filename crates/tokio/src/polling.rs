@@ -132,14 +132,31 @@ impl Pool {
                 }
             })?
             .to_bytes();
-        // The response is read to its end: the connection can carry the next request.
-        if sender.ready().await.is_ok()
-            && let Ok(mut idle) = self.idle.lock()
+        // The response is read to its end: the connection can carry the next request once
+        // hyper has seen the exchange through, which is at once in practice; the answer never
+        // waits for it.
+        match futures_util::FutureExt::now_or_never(sender.ready()) {
+            Some(Ok(())) => self.keep(sender),
+            Some(Err(_)) => {}
+            None => {
+                let pool = self.clone();
+                tokio::spawn(async move {
+                    if sender.ready().await.is_ok() {
+                        pool.keep(sender);
+                    }
+                });
+            }
+        }
+        Ok((status, binary, body))
+    }
+
+    /// Keeps a ready connection for the next request, if there is room.
+    fn keep(&self, sender: SendRequest<Full<Bytes>>) {
+        if let Ok(mut idle) = self.idle.lock()
             && idle.len() < MAX_IDLE
         {
             idle.push(sender);
         }
-        Ok((status, binary, body))
     }
 
     /// An idle connection that is still open, if any.
