@@ -862,20 +862,24 @@ impl Socket {
 
     /// The span handlers of this socket run in: its id, namespace, Engine.IO session id and
     /// the transport when it connected (payloads are never logged).
+    /// The field values are only computed when the span is enabled.
     fn span(&self) -> tracing::Span {
-        let sid = self
-            .shared
-            .connection
-            .lock()
-            .map(|c| c.sid.clone())
-            .unwrap_or_default();
         tracing::debug_span!(
             "socketio",
             socket = %self.id,
             namespace = %self.namespace,
-            sid = %sid,
+            sid = %self.engine_sid(),
             transport = self.transport(),
         )
+    }
+
+    /// The Engine.IO session id (for traces).
+    fn engine_sid(&self) -> String {
+        self.shared
+            .connection
+            .lock()
+            .map(|c| c.sid.clone())
+            .unwrap_or_default()
     }
 
     /// Whether the connection upgraded from polling.
