@@ -11,6 +11,7 @@ pub mod frame;
 pub mod handshake;
 mod mask;
 mod message;
+mod unmask_copy;
 mod utf8;
 
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};

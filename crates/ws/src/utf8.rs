@@ -43,7 +43,7 @@ impl Utf8Validator {
         }
         // Short all-ASCII pieces need no validator call (simdutf8 hands anything
         // under 64 bytes to core::str::from_utf8); longer ones try the faster `basic`
-        // validator first and only run `compat` (which locates a cut code point) on failure.
+        // validator first and only run `compat` (which locates an error) on failure.
         if data.len() < 64 {
             let mut acc = 0u8;
             for b in data {
@@ -52,8 +52,18 @@ impl Utf8Validator {
             if acc < 0x80 {
                 return Ok(());
             }
-        } else if simdutf8::basic::from_utf8(data).is_ok() {
-            return Ok(());
+        } else {
+            // Text arrives in pieces, so a character is often cut by the end of one: validate
+            // the part before it with `basic`, and the cut part on its own.
+            let (whole, tail) = data.split_at(data.len() - incomplete_tail(data));
+            if simdutf8::basic::from_utf8(whole).is_ok()
+                && (tail.is_empty()
+                    || std::str::from_utf8(tail).is_err_and(|e| e.error_len().is_none()))
+            {
+                self.partial[..tail.len()].copy_from_slice(tail);
+                self.partial_len = tail.len() as u8;
+                return Ok(());
+            }
         }
         match simdutf8::compat::from_utf8(data) {
             Ok(_) => Ok(()),
@@ -75,10 +85,32 @@ impl Utf8Validator {
         if complete { Ok(()) } else { Err(InvalidUtf8) }
     }
 
+    /// Whether no code point is cut off: the next piece starts on a character boundary.
+    pub(crate) fn is_clean(&self) -> bool {
+        self.partial_len == 0
+    }
+
     /// Forgets any partial code point.
     pub(crate) fn reset(&mut self) {
         self.partial_len = 0;
     }
+}
+
+/// How many bytes at the end of `data` start a character that does not end there: 0 when
+/// the last character is whole (or the end is not UTF-8 anyway), else 1 to 3.
+fn incomplete_tail(data: &[u8]) -> usize {
+    for k in 1..=data.len().min(3) {
+        let b = data[data.len() - k];
+        if b & 0xc0 == 0x80 {
+            // A continuation byte: the lead is further back.
+            continue;
+        }
+        return match sequence_len(b) {
+            Some(need) if need > k => k,
+            _ => 0,
+        };
+    }
+    0
 }
 
 /// Length of the sequence a lead byte starts, or `None` for a byte that cannot lead one.
@@ -129,6 +161,27 @@ mod tests {
         let mut v = Utf8Validator::default();
         assert_eq!(v.feed(b"\xed"), Ok(()));
         assert_eq!(v.feed(b"\xa0"), Err(InvalidUtf8));
+    }
+
+    #[test]
+    fn long_pieces_cut_inside_a_character() {
+        // Pieces of 64 bytes and more go through `basic` first; a cut character at the end
+        // is carried over, whatever piece boundary the cut falls on.
+        let s = "κόσμε €𝄞 ".repeat(20);
+        let b = s.as_bytes();
+        for cut in 64..b.len() - 64 {
+            assert_eq!(feed_all(&[&b[..cut], &b[cut..]]), Ok(()), "{cut}");
+        }
+        // An invalid byte before the cut still fails in that piece.
+        let mut bad = b.to_vec();
+        bad[10] = 0xff;
+        let mut v = Utf8Validator::default();
+        assert_eq!(v.feed(&bad[..b.len() - 1]), Err(InvalidUtf8));
+        // An impossible start of a character at the end fails at once.
+        let mut v = Utf8Validator::default();
+        let mut piece = b"a".repeat(70);
+        piece.extend_from_slice(b"\xe0\x80");
+        assert_eq!(v.feed(&piece), Err(InvalidUtf8));
     }
 
     #[test]

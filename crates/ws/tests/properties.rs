@@ -100,6 +100,52 @@ fn run_server(input: &[u8], cuts: &[usize]) -> (Vec<Event>, Vec<u8>, bool) {
     (events, sent, shut)
 }
 
+/// How input reaches the connection in [`run_server_fed`].
+#[derive(Debug, Clone, Copy)]
+enum Feed {
+    /// `handle_data`.
+    Data,
+    /// Appended to `read_buf`, then `handle_read`.
+    ReadBuf,
+    /// Appended to `read_buf` with no `handle_read` (the next call frames it).
+    ReadBufUnannounced,
+}
+
+/// As [`run_server`], but draining events and transmits after every chunk, with each chunk
+/// fed as `feed[i % feed.len()]` says.
+fn run_server_fed(input: &[u8], cuts: &[usize], feed: &[Feed]) -> (Vec<Event>, Vec<u8>, bool) {
+    let now = start_time();
+    let mut conn = Connection::server(
+        Config::builder()
+            .max_frame_size(4096)
+            .max_message_size(8192)
+            .max_fragments(8)
+            .build()
+            .unwrap(),
+        now,
+    );
+    let (mut events, mut sent, mut shut) = (Vec::new(), Vec::new(), false);
+    let mut start = 0;
+    for (i, &cut) in cuts.iter().chain(std::iter::once(&input.len())).enumerate() {
+        let cut = cut.clamp(start, input.len());
+        let chunk = &input[start..cut];
+        match feed[i % feed.len()] {
+            Feed::Data => conn.handle_data(now, chunk),
+            Feed::ReadBuf => {
+                conn.read_buf().extend_from_slice(chunk);
+                conn.handle_read(now);
+            }
+            Feed::ReadBufUnannounced => conn.read_buf().extend_from_slice(chunk),
+        }
+        start = cut;
+        let (e, s, sh) = drain(&mut conn);
+        events.extend(e);
+        sent.extend(s);
+        shut |= sh;
+    }
+    (events, sent, shut)
+}
+
 /// Client-side input: a mix of valid frames and arbitrary bytes.
 fn client_stream() -> impl Strategy<Value = Vec<u8>> {
     let piece = prop_oneof![
@@ -163,6 +209,26 @@ proptest! {
         // One byte at a time too.
         let bytewise: Vec<usize> = (1..input.len()).collect();
         prop_assert_eq!(&whole, &run_server(&input, &bytewise));
+    }
+
+    #[test]
+    fn events_do_not_depend_on_how_or_when_input_is_fed(
+        input in client_stream(),
+        cuts in proptest::collection::vec(0usize..3000, 0..10),
+        feed in proptest::collection::vec(
+            prop_oneof![Just(Feed::Data), Just(Feed::ReadBuf), Just(Feed::ReadBufUnannounced)],
+            1..4,
+        ),
+    ) {
+        // Payloads are unmasked and text validated as bytes arrive, in `handle_data` (copying)
+        // or `handle_read` (in place), while frames are decoded only when events are polled:
+        // every way of feeding gives what one whole `handle_data` gives.
+        let mut cuts = cuts;
+        cuts.sort_unstable();
+        let whole = run_server(&input, &[]);
+        prop_assert_eq!(&whole, &run_server_fed(&input, &cuts, &feed));
+        let bytewise: Vec<usize> = (1..input.len()).collect();
+        prop_assert_eq!(&whole, &run_server_fed(&input, &bytewise, &feed));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The WebSocket connection state machine (RFC 6455 §5–§7), after the opening handshake.
 
+mod framer;
 mod timer;
 
 use std::collections::VecDeque;
@@ -19,7 +20,9 @@ use crate::error::{ProtocolError, SendError};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, RSV1};
 use crate::mask::apply_mask;
 use crate::message::{DataKind, Message, Utf8Bytes};
+use crate::unmask_copy::extend_unmasked;
 use crate::utf8::Utf8Validator;
+use framer::{Framer, Segment};
 use timer::{Timer, TimerTable};
 
 /// Where a client's masking keys come from (RFC 6455 §5.3: a fresh, unpredictable key per
@@ -126,9 +129,21 @@ pub struct Connection {
     state: State,
 
     // Receiving.
+    /// Input not decoded yet; payloads already unmasked, except past `scanned`.
     rbuf: BytesMut,
+    /// How much of `rbuf` the framer has seen (bytes appended through `read_buf` are
+    /// framed on the next call).
+    scanned: usize,
+    framer: Framer,
+    /// The payloads of a fragmented, uncompressed message, unmasked and joined as they
+    /// arrive; the first `message_len` bytes belong to frames already decoded.
+    message_buf: BytesMut,
+    message_len: usize,
+    /// Stream offset of the frame being decoded (header and payload lengths so far).
+    frame_pos: u64,
     recv: Recv,
     message: Option<Incoming>,
+    /// Validates inflated text; uncompressed text is validated by the framer.
     recv_utf8: Utf8Validator,
     /// No more input is processed: the peer's Close arrived, or the connection failed.
     input_done: bool,
@@ -202,8 +217,8 @@ impl Compression {
 enum Recv {
     /// Waiting for a frame header.
     Header,
-    /// Inside a payload of `len` bytes; the first `done` (already in `rbuf`) are unmasked
-    /// and, for text, validated.
+    /// Inside a payload of `len` bytes; for a compressed frame, the first `done` (already in
+    /// `rbuf`) are inflated.
     Payload {
         header: FrameHeader,
         /// Header bytes still at the front of `rbuf`: the frame leaves the buffer whole,
@@ -214,6 +229,8 @@ enum Recv {
         text: bool,
         /// A frame of a compressed message: its payload is inflated as it arrives.
         compressed: bool,
+        /// A frame of a fragmented, uncompressed message: its payload is in `message_buf`.
+        in_message: bool,
     },
 }
 
@@ -221,7 +238,8 @@ enum Recv {
 #[derive(Debug)]
 struct Incoming {
     kind: DataKind,
-    /// The message so far (inflated, for a compressed one).
+    /// The inflated message so far, for a compressed one (an uncompressed one is in
+    /// `Connection::message_buf`).
     data: Vec<u8>,
     fragments: usize,
     compressed: bool,
@@ -237,6 +255,10 @@ enum Shutdown {
 /// Read buffers larger than this are released when they empty, so an idle connection stays
 /// small after a burst of large messages.
 const RETAINED_READ_CAPACITY: usize = 64 * 1024;
+
+/// Masked payloads at least this long are copied and unmasked in one pass; shorter ones are
+/// appended with their header and unmasked in place (one copy for both is cheaper there).
+const FUSED_UNMASK_MIN: usize = 64;
 
 impl Connection {
     /// A server-side connection, after a successful opening handshake.
@@ -265,6 +287,11 @@ impl Connection {
             masks,
             state: State::Open,
             rbuf: BytesMut::new(),
+            scanned: 0,
+            framer: Framer::default(),
+            message_buf: BytesMut::new(),
+            message_len: 0,
+            frame_pos: 0,
             recv: Recv::Header,
             message: None,
             recv_utf8: Utf8Validator::default(),
@@ -372,7 +399,107 @@ impl Connection {
         if self.input_done || self.eof {
             return;
         }
-        self.rbuf.extend_from_slice(data);
+        self.scan_in_place();
+        self.rbuf.reserve(data.len());
+        // `data[copied..i]`: framed bytes to append unchanged.
+        let mut copied = 0;
+        let mut i = 0;
+        while i < data.len() {
+            let (len, mask, offset, to_message) = match self.framer.next(&data[i..]) {
+                Segment::Raw(n) => {
+                    i += n;
+                    continue;
+                }
+                Segment::Payload {
+                    len,
+                    mask,
+                    offset,
+                    to_message,
+                } => (len, mask, offset, to_message),
+            };
+            let payload = &data[i..i + len];
+            i += len;
+            if to_message {
+                self.rbuf.extend_from_slice(&data[copied..i - len]);
+                copied = i;
+                if self.message_buf.capacity() - self.message_buf.len() < len {
+                    // The rest of this input, not just this frame: the next fragments are
+                    // probably in it too, and the buffer then grows once.
+                    self.message_buf.reserve(data.len() - (i - len));
+                }
+                let ascii = extend_unmasked(&mut self.message_buf, payload, mask, offset) < 0x80;
+                let start = self.message_buf.len() - len;
+                self.framer.written(&self.message_buf[start..], ascii);
+            } else if mask.is_some() && len >= FUSED_UNMASK_MIN {
+                self.rbuf.extend_from_slice(&data[copied..i - len]);
+                copied = i;
+                let ascii = extend_unmasked(&mut self.rbuf, payload, mask, offset) < 0x80;
+                let start = self.rbuf.len() - len;
+                self.framer.written(&self.rbuf[start..], ascii);
+            } else {
+                // A short payload goes in with its header, and is unmasked there.
+                self.rbuf.extend_from_slice(&data[copied..i]);
+                copied = i;
+                let start = self.rbuf.len() - len;
+                let fresh = &mut self.rbuf[start..];
+                if let Some(mask) = mask {
+                    apply_mask(fresh, mask, offset);
+                }
+                self.framer.written(fresh, false);
+            }
+        }
+        self.rbuf.extend_from_slice(&data[copied..]);
+        self.scanned = self.rbuf.len();
+    }
+
+    /// Frames bytes appended to `rbuf` through [`read_buf`](Self::read_buf), unmasking them
+    /// where they are; payloads of a fragmented message move to `message_buf`.
+    fn scan_in_place(&mut self) {
+        let end = self.rbuf.len();
+        let (mut r, mut w) = (self.scanned, self.scanned);
+        while r < end {
+            match self.framer.next(&self.rbuf[r..end]) {
+                Segment::Raw(n) => {
+                    if w != r {
+                        self.rbuf.copy_within(r..r + n, w);
+                    }
+                    r += n;
+                    w += n;
+                }
+                Segment::Payload {
+                    len,
+                    mask,
+                    offset,
+                    to_message: true,
+                } => {
+                    let ascii = extend_unmasked(
+                        &mut self.message_buf,
+                        &self.rbuf[r..r + len],
+                        mask,
+                        offset,
+                    ) < 0x80;
+                    let start = self.message_buf.len() - len;
+                    self.framer.written(&self.message_buf[start..], ascii);
+                    r += len;
+                }
+                Segment::Payload {
+                    len, mask, offset, ..
+                } => {
+                    let fresh = &mut self.rbuf[r..r + len];
+                    if let Some(mask) = mask {
+                        apply_mask(fresh, mask, offset);
+                    }
+                    self.framer.written(fresh, false);
+                    if w != r {
+                        self.rbuf.copy_within(r..r + len, w);
+                    }
+                    r += len;
+                    w += len;
+                }
+            }
+        }
+        self.rbuf.truncate(w);
+        self.scanned = w;
     }
 
     /// The connection's receive buffer, for reading from the transport without a copy.
@@ -389,6 +516,9 @@ impl Connection {
         self.now = now;
         if self.input_done || self.eof {
             self.rbuf.clear();
+            self.scanned = 0;
+        } else {
+            self.scan_in_place();
         }
     }
 
@@ -603,6 +733,16 @@ impl Connection {
 
     /// Decodes buffered input until an event is queued or more input is needed.
     fn process(&mut self) {
+        self.scan_in_place();
+        self.decode();
+        // `decode` only takes whole frames off the front of what the framer has seen.
+        self.scanned = self.rbuf.len();
+        if self.rbuf.is_empty() && self.rbuf.capacity() > RETAINED_READ_CAPACITY {
+            self.rbuf = BytesMut::new();
+        }
+    }
+
+    fn decode(&mut self) {
         while self.events.is_empty() {
             match self.recv {
                 Recv::Header => {
@@ -622,16 +762,7 @@ impl Connection {
                         OpCode::Text | OpCode::Binary if header.rsv & RSV1 != 0 => {
                             // RFC 7692 §6.1: RSV1 on the first frame marks a compressed
                             // message; it is inflated into its own buffer as it arrives.
-                            self.message = Some(Incoming {
-                                kind: if header.opcode == OpCode::Text {
-                                    DataKind::Text
-                                } else {
-                                    DataKind::Binary
-                                },
-                                data: Vec::new(),
-                                fragments: 0,
-                                compressed: true,
-                            });
+                            self.start_compressed(header.opcode);
                             true
                         }
                         OpCode::Continuation => self.message.as_ref().is_some_and(|m| m.compressed),
@@ -645,6 +776,13 @@ impl Connection {
                             .is_some_and(|m| m.kind == DataKind::Text),
                         _ => false,
                     };
+                    // Where the framer put the payload (framer.rs agrees, frame by frame).
+                    let in_message = !compressed
+                        && match header.opcode {
+                            OpCode::Text | OpCode::Binary => !header.fin,
+                            OpCode::Continuation => true,
+                            _ => false,
+                        };
                     self.recv = Recv::Payload {
                         header,
                         hlen: consumed,
@@ -652,6 +790,7 @@ impl Connection {
                         done: 0,
                         text,
                         compressed,
+                        in_message,
                     };
                 }
                 Recv::Payload {
@@ -661,42 +800,52 @@ impl Connection {
                     done,
                     text,
                     compressed,
+                    in_message,
                 } => {
-                    let avail = (self.rbuf.len() - hlen).min(len);
-                    if avail > done {
-                        let fresh = &mut self.rbuf[hlen + done..hlen + avail];
-                        if let Some(mask) = header.mask {
-                            apply_mask(fresh, mask, done);
+                    if text && !compressed && self.framer.invalid_utf8() == Some(self.frame_pos) {
+                        // RFC 6455 §8.1: fail as soon as the text cannot be UTF-8 (the framer
+                        // validated it as it arrived).
+                        return self.fail(ProtocolError::InvalidUtf8);
+                    }
+                    if in_message {
+                        if self.message_buf.len() - self.message_len < len {
+                            break;
                         }
-                        if compressed {
+                        self.recv = Recv::Header;
+                        self.frame_pos += (hlen + len) as u64;
+                        self.rbuf.advance(hlen);
+                        self.message_len += len;
+                        self.on_frame(header, text, Bytes::new());
+                    } else {
+                        let avail = (self.rbuf.len() - hlen).min(len);
+                        if compressed && avail > done {
                             if let Err(e) = self.inflate(Some((hlen + done, hlen + avail))) {
                                 return self.fail(e);
                             }
-                        } else if text && self.recv_utf8.feed(fresh).is_err() {
-                            // RFC 6455 §8.1: fail as soon as the text cannot be UTF-8.
-                            return self.fail(ProtocolError::InvalidUtf8);
+                            self.recv = Recv::Payload {
+                                header,
+                                hlen,
+                                len,
+                                done: avail,
+                                text,
+                                compressed,
+                                in_message,
+                            };
                         }
-                        self.recv = Recv::Payload {
-                            header,
-                            hlen,
-                            len,
-                            done: avail,
-                            text,
-                            compressed,
-                        };
-                    }
-                    if avail < len {
-                        break;
-                    }
-                    self.recv = Recv::Header;
-                    if compressed {
-                        // Inflated already; the compressed bytes are no longer needed.
-                        self.rbuf.advance(hlen + len);
-                        self.on_compressed_frame(header.fin);
-                    } else {
-                        let mut payload = self.rbuf.split_to(hlen + len).freeze();
-                        payload.advance(hlen);
-                        self.on_frame(header, text, payload);
+                        if avail < len {
+                            break;
+                        }
+                        self.recv = Recv::Header;
+                        self.frame_pos += (hlen + len) as u64;
+                        if compressed {
+                            // Inflated already; the compressed bytes are no longer needed.
+                            self.rbuf.advance(hlen + len);
+                            self.on_compressed_frame(header.fin);
+                        } else {
+                            let mut payload = self.rbuf.split_to(hlen + len).freeze();
+                            payload.advance(hlen);
+                            self.on_frame(header, text, payload);
+                        }
                     }
                     if self.input_done {
                         return;
@@ -704,9 +853,21 @@ impl Connection {
                 }
             }
         }
-        if self.rbuf.is_empty() && self.rbuf.capacity() > RETAINED_READ_CAPACITY {
-            self.rbuf = BytesMut::new();
-        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn start_compressed(&mut self, opcode: OpCode) {
+        self.message = Some(Incoming {
+            kind: if opcode == OpCode::Text {
+                DataKind::Text
+            } else {
+                DataKind::Binary
+            },
+            data: Vec::new(),
+            fragments: 0,
+            compressed: true,
+        });
     }
 
     /// Checks a header against the connection state and limits; returns the payload length.
@@ -750,7 +911,7 @@ impl Connection {
                     // The limit applies to the inflated size, checked while inflating.
                     return Ok(len);
                 }
-                m.data.len()
+                self.message_len
             }
             (OpCode::Text | OpCode::Binary, Some(_)) => {
                 return Err(ProtocolError::ExpectedContinuation);
@@ -773,10 +934,8 @@ impl Connection {
     fn on_frame(&mut self, header: FrameHeader, text: bool, payload: Bytes) {
         match header.opcode {
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
-                if text && header.fin && self.recv_utf8.finish().is_err() {
-                    // A character cut off by the end of the message.
-                    return self.fail(ProtocolError::InvalidUtf8);
-                }
+                // Text was validated by the framer, up to a character cut off by the end of
+                // the message, and checked by `decode`.
                 let kind = if text {
                     DataKind::Text
                 } else {
@@ -785,24 +944,23 @@ impl Connection {
                 let data = match (header.opcode, header.fin) {
                     (OpCode::Continuation, fin) => {
                         // Invariant: check_header refused a continuation with no message.
+                        // The payload is in `message_buf`, already joined to the message.
                         let Some(m) = self.message.as_mut() else {
                             return;
                         };
-                        m.data.extend_from_slice(&payload);
                         m.fragments += 1;
                         if !fin {
                             return;
                         }
-                        match self.message.take() {
-                            Some(m) => Bytes::from(m.data),
-                            None => return,
-                        }
+                        self.message = None;
+                        self.take_message()
                     }
                     (_, true) => payload,
                     (_, false) => {
+                        // The payload is in `message_buf`.
                         self.message = Some(Incoming {
                             kind,
-                            data: payload.to_vec(),
+                            data: Vec::new(),
                             fragments: 1,
                             compressed: false,
                         });
@@ -837,6 +995,16 @@ impl Connection {
             }
             OpCode::Close => self.on_close(payload),
         }
+    }
+
+    /// The fragmented message just completed, out of `message_buf`.
+    fn take_message(&mut self) -> Bytes {
+        let data = self.message_buf.split_to(self.message_len).freeze();
+        self.message_len = 0;
+        if self.message_buf.is_empty() && self.message_buf.capacity() > RETAINED_READ_CAPACITY {
+            self.message_buf = BytesMut::new();
+        }
+        data
     }
 
     fn on_close(&mut self, payload: Bytes) {
@@ -967,6 +1135,10 @@ impl Connection {
     fn stop_input(&mut self) {
         self.input_done = true;
         self.rbuf = BytesMut::new();
+        self.scanned = 0;
+        self.framer = Framer::default();
+        self.message_buf = BytesMut::new();
+        self.message_len = 0;
         self.recv = Recv::Header;
         self.message = None;
     }
