@@ -1253,26 +1253,40 @@ impl Connection {
         self.deflate = Some(c);
     }
 
+    #[inline]
     fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
         self.write_frame_rsv(opcode, fin, 0, payload);
     }
 
+    /// Appends one frame to `out`: one reservation for header and payload, then the header
+    /// as one fixed-size copy for its length form (2, 4 or 10 bytes) and the payload.
+    #[inline]
     fn write_frame_rsv(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
         let mask = self.masks.as_mut().map(|m| m.next_mask());
-        let header = FrameHeader {
-            fin,
-            rsv,
-            opcode,
-            mask,
-            payload_len: payload.len() as u64,
-        };
-        self.out
-            .reserve(crate::frame::MAX_HEADER_LEN + payload.len());
-        header.encode_to(&mut self.out);
-        let start = self.out.len();
-        self.out.extend_from_slice(payload);
-        if let Some(mask) = mask {
-            apply_mask(&mut self.out[start..], mask, 0);
+        let len = payload.len();
+        let out = &mut self.out;
+        out.reserve(crate::frame::MAX_HEADER_LEN + len);
+        let b0 = (u8::from(fin) << 7) | ((rsv & 0b111) << 4) | opcode.as_u8();
+        let mask_bit = if mask.is_some() { 0x80 } else { 0 };
+        // RFC 6455 §5.2: the minimal length form.
+        if len <= 125 {
+            out.extend_from_slice(&[b0, mask_bit | len as u8]);
+        } else if len <= 0xffff {
+            let [hi, lo] = (len as u16).to_be_bytes();
+            out.extend_from_slice(&[b0, mask_bit | 126, hi, lo]);
+        } else {
+            let mut header = [b0, mask_bit | 127, 0, 0, 0, 0, 0, 0, 0, 0];
+            header[2..].copy_from_slice(&(len as u64).to_be_bytes());
+            out.extend_from_slice(&header);
+        }
+        match mask {
+            None => out.extend_from_slice(payload),
+            Some(mask) => {
+                out.extend_from_slice(&mask);
+                let start = out.len();
+                out.extend_from_slice(payload);
+                apply_mask(&mut out[start..], mask, 0);
+            }
         }
     }
 
