@@ -712,8 +712,11 @@ impl Connection {
     /// byte, even inside a frame still arriving.
     pub fn poll_event(&mut self) -> Option<Event> {
         if self.events.is_empty() {
-            if !self.input_done {
-                self.process();
+            if !self.input_done
+                && let Some(event) = self.process()
+            {
+                // A message decoded with nothing queued before it skips the queue.
+                return Some(event);
             }
             // End of input counts once everything before it has been decoded.
             if self.events.is_empty() && self.eof && self.state != State::Closed {
@@ -732,28 +735,37 @@ impl Connection {
     // ----- receiving -----
 
     /// Decodes buffered input until an event is queued or more input is needed.
-    fn process(&mut self) {
+    fn process(&mut self) -> Option<Event> {
         self.scan_in_place();
-        self.decode();
+        let event = self.decode();
         // `decode` only takes whole frames off the front of what the framer has seen.
         self.scanned = self.rbuf.len();
         if self.rbuf.is_empty() && self.rbuf.capacity() > RETAINED_READ_CAPACITY {
             self.rbuf = BytesMut::new();
         }
+        event
     }
 
-    fn decode(&mut self) {
+    /// Decodes until an event is queued, and returns a data message decoded while the queue
+    /// was empty instead of queueing it.
+    fn decode(&mut self) -> Option<Event> {
         while self.events.is_empty() {
             match self.recv {
                 Recv::Header => {
                     let (header, consumed) = match FrameHeader::decode(&self.rbuf) {
                         Ok(Some(decoded)) => decoded,
                         Ok(None) => break,
-                        Err(e) => return self.fail(e),
+                        Err(e) => {
+                            self.fail(e);
+                            return None;
+                        }
                     };
                     let len = match self.check_header(&header) {
                         Ok(len) => len,
-                        Err(e) => return self.fail(e),
+                        Err(e) => {
+                            self.fail(e);
+                            return None;
+                        }
                     };
                     if header.opcode == OpCode::Text {
                         self.recv_utf8.reset();
@@ -805,7 +817,8 @@ impl Connection {
                     if text && !compressed && self.framer.invalid_utf8() == Some(self.frame_pos) {
                         // RFC 6455 §8.1: fail as soon as the text cannot be UTF-8 (the framer
                         // validated it as it arrived).
-                        return self.fail(ProtocolError::InvalidUtf8);
+                        self.fail(ProtocolError::InvalidUtf8);
+                        return None;
                     }
                     if in_message {
                         if self.message_buf.len() - self.message_len < len {
@@ -815,12 +828,15 @@ impl Connection {
                         self.frame_pos += (hlen + len) as u64;
                         self.rbuf.advance(hlen);
                         self.message_len += len;
-                        self.on_frame(header, text, Bytes::new());
+                        if let Some(message) = self.on_frame(header, text, Bytes::new()) {
+                            return Some(message);
+                        }
                     } else {
                         let avail = (self.rbuf.len() - hlen).min(len);
                         if compressed && avail > done {
                             if let Err(e) = self.inflate(Some((hlen + done, hlen + avail))) {
-                                return self.fail(e);
+                                self.fail(e);
+                                return None;
                             }
                             self.recv = Recv::Payload {
                                 header,
@@ -844,15 +860,18 @@ impl Connection {
                         } else {
                             let mut payload = self.rbuf.split_to(hlen + len).freeze();
                             payload.advance(hlen);
-                            self.on_frame(header, text, payload);
+                            if let Some(message) = self.on_frame(header, text, payload) {
+                                return Some(message);
+                            }
                         }
                     }
                     if self.input_done {
-                        return;
+                        return None;
                     }
                 }
             }
         }
+        None
     }
 
     #[cold]
@@ -931,7 +950,9 @@ impl Connection {
         Ok(len)
     }
 
-    fn on_frame(&mut self, header: FrameHeader, text: bool, payload: Bytes) {
+    /// Handles a complete frame; a data message is returned rather than queued, other
+    /// events are queued.
+    fn on_frame(&mut self, header: FrameHeader, text: bool, payload: Bytes) -> Option<Event> {
         match header.opcode {
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
                 // Text was validated by the framer, up to a character cut off by the end of
@@ -945,12 +966,10 @@ impl Connection {
                     (OpCode::Continuation, fin) => {
                         // Invariant: check_header refused a continuation with no message.
                         // The payload is in `message_buf`, already joined to the message.
-                        let Some(m) = self.message.as_mut() else {
-                            return;
-                        };
+                        let m = self.message.as_mut()?;
                         m.fragments += 1;
                         if !fin {
-                            return;
+                            return None;
                         }
                         self.message = None;
                         self.take_message()
@@ -964,14 +983,14 @@ impl Connection {
                             fragments: 1,
                             compressed: false,
                         });
-                        return;
+                        return None;
                     }
                 };
                 let message = match kind {
                     DataKind::Text => Message::Text(Utf8Bytes::from_validated(data)),
                     DataKind::Binary => Message::Binary(data),
                 };
-                self.events.push_back(Event::Message(message));
+                return Some(Event::Message(message));
             }
             OpCode::Ping => {
                 if self.config.auto_pong() && !self.close_sent {
@@ -995,6 +1014,7 @@ impl Connection {
             }
             OpCode::Close => self.on_close(payload),
         }
+        None
     }
 
     /// The fragmented message just completed, out of `message_buf`.
