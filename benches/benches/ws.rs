@@ -25,6 +25,10 @@
 //!   into the receive buffer, as appending to `read_buf()` would), then `poll_event` until
 //!   `None`; a text payload is handed out through `Utf8Bytes::into_bytes`, which does not
 //!   re-validate.
+//! - **sockeye_ref** (decode cases): the same, with `poll_event_ref`, which lends each
+//!   payload out of the connection's buffers (`&[u8]`, or `TextRef::as_bytes`) until the
+//!   next call instead of handing over a `Bytes`: like soketto's borrowed slices below.
+//!   The "ours" ratios use the faster of `sockeye` and `sockeye_ref`.
 //! - **sockeye `as_str`** (text cases only, informational, not in any ratio): the same, but
 //!   the application reads each text message as `&str`, which today re-runs the UTF-8
 //!   validation because the crate forbids `unsafe` (see `Utf8Bytes::as_str`).
@@ -74,16 +78,19 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use criterion::{Criterion, Throughput};
 use sockeye_ws::frame::{FrameHeader, OpCode};
-use sockeye_ws::{Config, Connection, Event, Message, Transmit};
+use sockeye_ws::{Config, Connection, Event, EventRef, Message, Transmit};
 
 // ----- cases -----
 
 const OURS: &str = "sockeye";
 const OURS_STR: &str = "sockeye_as_str";
+const OURS_REF: &str = "sockeye_ref";
 const MEMCPY: &str = "memcpy";
-/// Columns of the table, in order; `OURS_STR` only appears on text decode cases.
-const IMPLS: [&str; 6] = [
+/// Columns of the table, in order; `OURS_STR` only appears on text decode cases, `OURS_REF`
+/// on decode cases.
+const IMPLS: [&str; 7] = [
     OURS,
+    OURS_REF,
     "tungstenite",
     "fastwebsockets",
     "soketto",
@@ -179,7 +186,8 @@ impl Case {
 
     fn implementations(&self) -> impl Iterator<Item = &'static str> + '_ {
         IMPLS.into_iter().filter(move |&name| {
-            name != OURS_STR || (self.direction == Direction::Decode && self.kind == Kind::Text)
+            (name != OURS_STR || (self.direction == Direction::Decode && self.kind == Kind::Text))
+                && (name != OURS_REF || self.direction == Direction::Decode)
         })
     }
 }
@@ -621,6 +629,22 @@ fn decoder<'a>(case: &'a Case, name: &str, mut sink: Payloads) -> Run<'a> {
                 messages
             })
         }
+        OURS_REF => {
+            let mut conn = Connection::server(Config::default(), Instant::now());
+            Box::new(move || {
+                conn.handle_data(Instant::now(), input);
+                let mut n = 0;
+                while let Some(event) = conn.poll_event_ref() {
+                    match event {
+                        EventRef::Text(text) => sink.put(text.as_bytes()),
+                        EventRef::Binary(data) => sink.put(data),
+                        other => panic!("unexpected event {other:?}"),
+                    }
+                    n += 1;
+                }
+                n
+            })
+        }
         "soketto" => {
             let mut decoder = SokettoDecoder::default();
             Box::new(move || decoder.run(input, &mut sink))
@@ -962,7 +986,10 @@ fn print_table(cases: &[Case], rows: &[Vec<Column<'_>>]) {
                 None => "—".to_string(),
             })
             .collect();
-        let ours = rate(OURS).expect("ours runs every case");
+        // Ours: the faster of the owned (`poll_event`) and lending (`poll_event_ref`) APIs.
+        let ours = rate(OURS)
+            .expect("ours runs every case")
+            .max(rate(OURS_REF).unwrap_or(0.0));
         let memcpy = rate(MEMCPY).expect("memcpy runs every case");
         let vs_peer = ours / best_peer;
         let vs_memcpy = ours / memcpy;

@@ -16,10 +16,10 @@ mod utf8;
 
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 pub use config::{Config, ConfigBuilder, Keepalive};
-pub use connection::{Connection, Event, MaskSource, State, Transmit};
+pub use connection::{Connection, Event, EventRef, MaskSource, State, Transmit};
 pub use error::{ConfigError, ProtocolError, SendError};
 pub use mask::apply_mask;
-pub use message::{DataKind, Message, Utf8Bytes};
+pub use message::{DataKind, Message, TextRef, Utf8Bytes};
 
 /// Which end of the connection this endpoint is (RFC 6455 §5.1: clients mask, servers do not).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -187,3 +187,76 @@ impl PartialEq<&str> for Utf8Bytes {
         self.as_str() == *other
     }
 }
+
+/// A text message lent by [`Connection::poll_event_ref`](crate::Connection::poll_event_ref):
+/// bytes the connection validated as UTF-8.
+///
+/// [`as_bytes`](Self::as_bytes) is free. [`as_str`](Self::as_str) (and `Deref` to `str`)
+/// re-checks the bytes with the SIMD validator, as [`Utf8Bytes::as_str`] does, because the
+/// crate does not use `unsafe` for an unchecked conversion.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TextRef<'a>(pub(crate) &'a [u8]);
+
+impl<'a> TextRef<'a> {
+    /// The text's bytes, valid UTF-8.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &'a str {
+        // Invariant: only the connection builds a TextRef, over validated text.
+        match simdutf8::basic::from_utf8(self.0) {
+            Ok(s) => s,
+            Err(_) => unreachable!("TextRef holds valid UTF-8 by construction"),
+        }
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Deref for TextRef<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<[u8]> for TextRef<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self.0
+    }
+}
+
+impl fmt::Debug for TextRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for TextRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for TextRef<'_> {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for TextRef<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use sockeye_test_support::ws::{Pair, client_frame, drain, start_time};
 use sockeye_ws::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
-use sockeye_ws::{Config, Connection, DataKind, Event, Message, Utf8Bytes};
+use sockeye_ws::{Config, Connection, DataKind, Event, EventRef, Message, Transmit, Utf8Bytes};
 
 fn opcode() -> impl Strategy<Value = OpCode> {
     prop_oneof![
@@ -114,6 +114,17 @@ enum Feed {
 /// As [`run_server`], but draining events and transmits after every chunk, with each chunk
 /// fed as `feed[i % feed.len()]` says.
 fn run_server_fed(input: &[u8], cuts: &[usize], feed: &[Feed]) -> (Vec<Event>, Vec<u8>, bool) {
+    run_server_polled(input, cuts, feed, &[false])
+}
+
+/// As [`run_server_fed`], with the `k`-th event taken by `poll_event_ref` when
+/// `lend[k % lend.len()]` (its payload copied out), else by `poll_event`.
+fn run_server_polled(
+    input: &[u8],
+    cuts: &[usize],
+    feed: &[Feed],
+    lend: &[bool],
+) -> (Vec<Event>, Vec<u8>, bool) {
     let now = start_time();
     let mut conn = Connection::server(
         Config::builder()
@@ -138,12 +149,54 @@ fn run_server_fed(input: &[u8], cuts: &[usize], feed: &[Feed]) -> (Vec<Event>, V
             Feed::ReadBufUnannounced => conn.read_buf().extend_from_slice(chunk),
         }
         start = cut;
-        let (e, s, sh) = drain(&mut conn);
-        events.extend(e);
-        sent.extend(s);
-        shut |= sh;
+        shut |= drain_mixed(&mut conn, lend, &mut events, &mut sent);
     }
     (events, sent, shut)
+}
+
+/// `drain`, taking events with `poll_event_ref` or `poll_event` as `lend` says; returns
+/// whether a shutdown was asked for.
+fn drain_mixed(
+    conn: &mut Connection,
+    lend: &[bool],
+    events: &mut Vec<Event>,
+    sent: &mut Vec<u8>,
+) -> bool {
+    let mut shut = false;
+    let mut buf = Vec::new();
+    loop {
+        let mut progressed = false;
+        while let Some(t) = conn.poll_transmit(&mut buf) {
+            progressed = true;
+            match t {
+                Transmit::Data { .. } => sent.append(&mut buf),
+                Transmit::Shutdown => shut = true,
+            }
+        }
+        let event = if lend[events.len() % lend.len()] {
+            conn.poll_event_ref().map(|e| match e {
+                EventRef::Text(t) => {
+                    assert!(std::str::from_utf8(t.as_bytes()).is_ok());
+                    Event::Message(Message::Text(Utf8Bytes::from(t.as_str())))
+                }
+                EventRef::Binary(b) => Event::Message(Message::Binary(Bytes::copy_from_slice(b))),
+                EventRef::Other(e) => {
+                    assert!(!matches!(e, Event::Message(_)), "messages are lent");
+                    e
+                }
+                _ => unreachable!("no other variants"),
+            })
+        } else {
+            conn.poll_event()
+        };
+        if let Some(e) = event {
+            progressed = true;
+            events.push(e);
+        }
+        if !progressed {
+            return shut;
+        }
+    }
 }
 
 /// Client-side input: a mix of valid frames and arbitrary bytes.
@@ -229,6 +282,26 @@ proptest! {
         prop_assert_eq!(&whole, &run_server_fed(&input, &cuts, &feed));
         let bytewise: Vec<usize> = (1..input.len()).collect();
         prop_assert_eq!(&whole, &run_server_fed(&input, &bytewise, &feed));
+    }
+
+    #[test]
+    fn lent_events_equal_owned_events(
+        input in client_stream(),
+        cuts in proptest::collection::vec(0usize..3000, 0..10),
+        feed in proptest::collection::vec(
+            prop_oneof![Just(Feed::Data), Just(Feed::ReadBuf), Just(Feed::ReadBufUnannounced)],
+            1..4,
+        ),
+        lend in proptest::collection::vec(any::<bool>(), 1..4),
+    ) {
+        // `poll_event_ref` lends what `poll_event` would hand over, whichever is used for
+        // each event and however input arrives; a lent payload is released by the next call.
+        let mut cuts = cuts;
+        cuts.sort_unstable();
+        let whole = run_server(&input, &[]);
+        prop_assert_eq!(&whole, &run_server_polled(&input, &cuts, &feed, &lend));
+        let bytewise: Vec<usize> = (1..input.len()).collect();
+        prop_assert_eq!(&whole, &run_server_polled(&input, &bytewise, &feed, &lend));
     }
 
     #[test]

@@ -17,6 +17,52 @@
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, RSV1};
 use crate::utf8::Utf8Validator;
 
+/// Opcode values [`small_frame`] accepts.
+const TEXT: u8 = 0x1;
+const BINARY: u8 = 0x2;
+const CLOSE: u8 = 0x8;
+const PONG: u8 = 0xA;
+
+/// A whole small frame at the start of `input`: FIN set, no RSV bit, a data or control
+/// opcode (not a continuation), a 7-bit length, payload complete. Returns the header
+/// length, the payload length and the opcode.
+#[inline]
+fn small_frame(input: &[u8]) -> Option<(usize, usize, u8)> {
+    let [b0, b1, ..] = *input else {
+        return None;
+    };
+    let opcode = b0 & 0x0f;
+    let len = usize::from(b1 & 0x7f);
+    if b0 & 0xf0 != 0x80 || !matches!(opcode, TEXT | BINARY | CLOSE..=PONG) || len > 125 {
+        return None;
+    }
+    let hlen = if b1 & 0x80 != 0 { 6 } else { 2 };
+    (input.len() >= hlen + len).then_some((hlen, len, opcode))
+}
+
+/// Unmasks a short payload in place (a payload starting at offset 0) and returns the OR of
+/// its unmasked bytes: 8-byte words, then single bytes.
+#[inline]
+fn unmask_small(payload: &mut [u8], mask: [u8; 4]) -> u8 {
+    let key = u32::from_le_bytes(mask);
+    let word = u64::from(key) | (u64::from(key) << 32);
+    let mut acc = 0u64;
+    let mut words = payload.chunks_exact_mut(8);
+    for chunk in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(w) ^ word;
+        acc |= v;
+        chunk.copy_from_slice(&v.to_le_bytes());
+    }
+    let mut or = acc.to_le_bytes().iter().fold(0, |a, b| a | b);
+    for (b, k) in words.into_remainder().iter_mut().zip(mask.iter().cycle()) {
+        *b ^= k;
+        or |= *b;
+    }
+    or
+}
+
 /// The longest piece of text unmasked at once, then validated.
 const TEXT_PIECE: usize = 64 * 1024;
 
@@ -132,6 +178,51 @@ impl Framer {
                 Segment::Raw(input.len())
             }
         }
+    }
+
+    /// Whether the framer is between frames with no fragmented message in progress: the
+    /// state in which [`small_run`](Self::small_run) and [`skim`](Self::skim) apply.
+    pub(super) fn at_message_boundary(&self) -> bool {
+        self.remaining == 0 && self.header_len == 0 && !self.dead && self.message.is_none()
+    }
+
+    /// How many bytes at the start of `input` are whole small frames: unfragmented text,
+    /// binary and control frames without RSV bits and with a 7-bit length, each complete.
+    /// Only meaningful [`at_message_boundary`](Self::at_message_boundary).
+    pub(super) fn small_run(input: &[u8]) -> usize {
+        let mut r = 0;
+        while let Some((hlen, len, _)) = small_frame(&input[r..]) {
+            r += hlen + len;
+        }
+        r
+    }
+
+    /// Frames a run of whole small frames in place (as [`small_run`](Self::small_run)
+    /// counts them) at the start of `buf`: unmasks their payloads and validates text, as
+    /// [`next`](Self::next) and [`written`](Self::written) would frame by frame, and
+    /// returns how many bytes it framed. Call only
+    /// [`at_message_boundary`](Self::at_message_boundary); the framer stays there.
+    pub(super) fn skim(&mut self, buf: &mut [u8]) -> usize {
+        let mut r = 0;
+        while let Some((hlen, len, opcode)) = small_frame(&buf[r..]) {
+            let (header, rest) = buf[r..].split_at_mut(hlen);
+            let payload = &mut rest[..len];
+            let or = match *header {
+                [_, _, k0, k1, k2, k3] => unmask_small(payload, [k0, k1, k2, k3]),
+                _ => payload.iter().fold(0, |a, b| a | b),
+            };
+            if opcode == TEXT
+                && or >= 0x80
+                && self.invalid_utf8.is_none()
+                && simdutf8::basic::from_utf8(&buf[r + hlen..r + hlen + len]).is_err()
+            {
+                // RFC 6455 §8.1: the connection fails as soon as it reaches this frame.
+                self.invalid_utf8 = Some(self.position);
+            }
+            r += hlen + len;
+            self.position += (hlen + len) as u64;
+        }
+        r
     }
 
     /// The caller wrote the payload bytes of the last [`Segment::Payload`] (unmasked) as

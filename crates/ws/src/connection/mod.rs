@@ -19,7 +19,7 @@ use crate::deflate::{DeflateConfig, DeflateParams};
 use crate::error::{ProtocolError, SendError};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, RSV1};
 use crate::mask::apply_mask;
-use crate::message::{DataKind, Message, Utf8Bytes};
+use crate::message::{DataKind, Message, TextRef, Utf8Bytes};
 use crate::unmask_copy::extend_unmasked;
 use crate::utf8::Utf8Validator;
 use framer::{Framer, Segment};
@@ -65,6 +65,20 @@ pub enum Event {
         /// Whether the closing handshake completed.
         clean: bool,
     },
+}
+
+/// An event from [`Connection::poll_event_ref`]: a data message's payload is lent out of
+/// the connection's buffers until the next call that takes input or an event.
+#[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventRef<'a> {
+    /// A complete text message.
+    Text(TextRef<'a>),
+    /// A complete binary message.
+    Binary(&'a [u8]),
+    /// Any other event, as [`Connection::poll_event`] gives it (never
+    /// [`Event::Message`]).
+    Other(Event),
 }
 
 /// What [`Connection::poll_transmit`] asks the driver to do.
@@ -134,6 +148,10 @@ pub struct Connection {
     /// How much of `rbuf` the framer has seen (bytes appended through `read_buf` are
     /// framed on the next call).
     scanned: usize,
+    /// The first `rpos` bytes of `rbuf` are decoded frames whose payloads `poll_event_ref`
+    /// lent: dropped in one go (`compact_rbuf`) before anything but the small-frame fast
+    /// path reads `rbuf`, instead of one `advance` per message.
+    rpos: usize,
     framer: Framer,
     /// The payloads of a fragmented, uncompressed message, unmasked and joined as they
     /// arrive; the first `message_len` bytes belong to frames already decoded.
@@ -145,6 +163,8 @@ pub struct Connection {
     message: Option<Incoming>,
     /// Validates inflated text; uncompressed text is validated by the framer.
     recv_utf8: Utf8Validator,
+    /// The payload `poll_event_ref` lent last.
+    lent: Lent,
     /// No more input is processed: the peer's Close arrived, or the connection failed.
     input_done: bool,
     /// The transport ended; takes effect once the buffered input is decoded.
@@ -210,6 +230,28 @@ impl Compression {
             Role::Client => self.sending(Role::Server),
         }
     }
+}
+
+/// A data message [`Connection::decode`] found, still in its buffer.
+#[derive(Debug, Clone, Copy)]
+enum Decoded {
+    /// An unfragmented message: the frame at the front of `rbuf`, header and payload.
+    Frame { hlen: usize, len: usize, text: bool },
+    /// A fragmented message: the first `message_len` bytes of `message_buf`.
+    Joined { text: bool },
+}
+
+/// What [`Connection::poll_event_ref`] lent last, released by the next call.
+#[derive(Debug, Default)]
+enum Lent {
+    #[default]
+    Nothing,
+    /// A whole frame of `n` bytes at `rpos` in `rbuf`.
+    Read(usize),
+    /// The first `message_len` bytes of `message_buf`.
+    Joined,
+    /// A message that was queued as an event (a compressed one).
+    Owned(Bytes),
 }
 
 /// Receive-side decoder state.
@@ -288,6 +330,7 @@ impl Connection {
             state: State::Open,
             rbuf: BytesMut::new(),
             scanned: 0,
+            rpos: 0,
             framer: Framer::default(),
             message_buf: BytesMut::new(),
             message_len: 0,
@@ -295,6 +338,7 @@ impl Connection {
             recv: Recv::Header,
             message: None,
             recv_utf8: Utf8Validator::default(),
+            lent: Lent::Nothing,
             input_done: false,
             eof: false,
             now,
@@ -396,6 +440,8 @@ impl Connection {
     /// frame or a failure, input is ignored.
     pub fn handle_data(&mut self, now: Instant, data: &[u8]) {
         self.now = now;
+        self.release_lent();
+        self.compact_rbuf();
         if self.input_done || self.eof {
             return;
         }
@@ -405,6 +451,18 @@ impl Connection {
         let mut copied = 0;
         let mut i = 0;
         while i < data.len() {
+            if self.framer.at_message_boundary() {
+                // Whole small frames go in with one copy and are framed in place.
+                let run = Framer::small_run(&data[i..]);
+                if run > 0 {
+                    self.rbuf.extend_from_slice(&data[copied..i + run]);
+                    let start = self.rbuf.len() - run;
+                    self.framer.skim(&mut self.rbuf[start..]);
+                    i += run;
+                    copied = i;
+                    continue;
+                }
+            }
             let (len, mask, offset, to_message) = match self.framer.next(&data[i..]) {
                 Segment::Raw(n) => {
                     i += n;
@@ -458,6 +516,14 @@ impl Connection {
         let end = self.rbuf.len();
         let (mut r, mut w) = (self.scanned, self.scanned);
         while r < end {
+            if w == r && self.framer.at_message_boundary() {
+                let n = self.framer.skim(&mut self.rbuf[r..end]);
+                if n > 0 {
+                    r += n;
+                    w += n;
+                    continue;
+                }
+            }
             match self.framer.next(&self.rbuf[r..end]) {
                 Segment::Raw(n) => {
                     if w != r {
@@ -507,6 +573,8 @@ impl Connection {
     /// Append to it only (for example with `tokio::io::AsyncReadExt::read_buf`), then call
     /// [`handle_read`](Self::handle_read).
     pub fn read_buf(&mut self) -> &mut BytesMut {
+        self.release_lent();
+        self.compact_rbuf();
         &mut self.rbuf
     }
 
@@ -514,6 +582,8 @@ impl Connection {
     /// [`handle_data`](Self::handle_data) does.
     pub fn handle_read(&mut self, now: Instant) {
         self.now = now;
+        self.release_lent();
+        self.compact_rbuf();
         if self.input_done || self.eof {
             self.rbuf.clear();
             self.scanned = 0;
@@ -711,12 +781,128 @@ impl Connection {
     /// validated as it is decoded, so invalid UTF-8 fails the connection on the first bad
     /// byte, even inside a frame still arriving.
     pub fn poll_event(&mut self) -> Option<Event> {
+        self.release_lent();
+        if let Some(decoded) = self.small_frame().or_else(|| self.poll_decoded()) {
+            let (text, data) = self.take_decoded(decoded);
+            return Some(Event::Message(if text {
+                Message::Text(Utf8Bytes::from_validated(data))
+            } else {
+                Message::Binary(data)
+            }));
+        }
+        self.events.pop_front()
+    }
+
+    /// The next event, as [`poll_event`](Self::poll_event) gives it, with a data message's
+    /// payload lent out of the connection's buffers instead of handed over as [`Bytes`].
+    ///
+    /// The payload stays in the receive buffer (or, for a fragmented message, in the buffer
+    /// its fragments were joined in) until the next call that takes input or an event
+    /// (`poll_event`, `poll_event_ref`, `handle_data`, `read_buf`, `handle_read`), which
+    /// releases it. Nothing is allocated or reference-counted per message: this is the
+    /// fastest way to read small messages, when the application parses them in place (for
+    /// example with `serde_json::from_slice`). Both poll methods can be mixed freely.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use sockeye_ws::{Config, Connection, EventRef};
+    ///
+    /// let mut conn = Connection::server(Config::default(), Instant::now());
+    /// // A masked text frame "Hello" (RFC 6455 §5.7).
+    /// conn.handle_data(Instant::now(), &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    /// match conn.poll_event_ref() {
+    ///     Some(EventRef::Text(text)) => assert_eq!(text.as_str(), "Hello"),
+    ///     other => panic!("unexpected {other:?}"),
+    /// }
+    /// assert!(conn.poll_event_ref().is_none());
+    /// ```
+    pub fn poll_event_ref(&mut self) -> Option<EventRef<'_>> {
+        self.release_lent();
+        if let Some(decoded) = self.small_frame().or_else(|| self.poll_decoded()) {
+            return Some(self.lend(decoded));
+        }
+        match self.events.pop_front()? {
+            Event::Message(message) => {
+                let text = message.kind() == DataKind::Text;
+                let data = match message {
+                    Message::Text(t) => t.into_bytes(),
+                    Message::Binary(b) => b,
+                };
+                self.lent = Lent::Owned(data);
+                let Lent::Owned(data) = &self.lent else {
+                    unreachable!("set just above");
+                };
+                Some(if text {
+                    EventRef::Text(TextRef(data))
+                } else {
+                    EventRef::Binary(data)
+                })
+            }
+            event => Some(EventRef::Other(event)),
+        }
+    }
+
+    /// The common case, decoded without the general machinery: with nothing queued and no
+    /// fragmented message in progress, a whole, small, unfragmented data frame at `rpos`,
+    /// already framed. Anything else (including a frame the framer found invalid UTF-8) is
+    /// left to [`decode`](Self::decode).
+    #[inline]
+    fn small_frame(&mut self) -> Option<Decoded> {
+        if !self.events.is_empty()
+            || self.input_done
+            || self.scanned != self.rbuf.len()
+            || !matches!(self.recv, Recv::Header)
+            || self.message.is_some()
+        {
+            return None;
+        }
+        let [b0, b1, ..] = self.rbuf[self.rpos..] else {
+            return None;
+        };
+        let masked = b1 & 0x80 != 0;
+        if b0 & 0xf0 != 0x80
+            || !matches!(b0 & 0x0f, 0x1 | 0x2)
+            || b1 & 0x7f > 125
+            || masked != (self.role == Role::Server)
+        {
+            return None;
+        }
+        let hlen = if masked { 6 } else { 2 };
+        let len = usize::from(b1 & 0x7f);
+        let text = b0 & 0x0f == 0x1;
+        if self.rbuf.len() - self.rpos < hlen + len
+            || len > self.config.max_frame_size()
+            || len > self.config.max_message_size()
+            || (text && self.framer.invalid_utf8() == Some(self.frame_pos))
+        {
+            return None;
+        }
+        self.frame_pos += (hlen + len) as u64;
+        Some(Decoded::Frame { hlen, len, text })
+    }
+
+    /// Drops the frames `poll_event_ref` lent from the front of `rbuf`.
+    #[inline]
+    fn compact_rbuf(&mut self) {
+        if self.rpos > 0 {
+            let n = std::mem::take(&mut self.rpos);
+            if n == self.rbuf.len() {
+                self.rbuf.clear();
+            } else {
+                self.rbuf.advance(n);
+            }
+            self.after_rbuf_consumed(n);
+        }
+    }
+
+    /// Decodes a data message while no event is queued (it then skips the queue); at the end
+    /// of input, finishes the connection.
+    fn poll_decoded(&mut self) -> Option<Decoded> {
         if self.events.is_empty() {
             if !self.input_done
-                && let Some(event) = self.process()
+                && let Some(decoded) = self.process()
             {
-                // A message decoded with nothing queued before it skips the queue.
-                return Some(event);
+                return Some(decoded);
             }
             // End of input counts once everything before it has been decoded.
             if self.events.is_empty() && self.eof && self.state != State::Closed {
@@ -724,7 +910,65 @@ impl Connection {
                 self.finish(clean);
             }
         }
-        self.events.pop_front()
+        None
+    }
+
+    /// Takes a decoded message's payload out of its buffer.
+    fn take_decoded(&mut self, decoded: Decoded) -> (bool, Bytes) {
+        match decoded {
+            Decoded::Frame { hlen, len, text } => {
+                self.compact_rbuf();
+                let mut data = self.rbuf.split_to(hlen + len).freeze();
+                data.advance(hlen);
+                self.after_rbuf_consumed(hlen + len);
+                (text, data)
+            }
+            Decoded::Joined { text } => (text, self.take_message()),
+        }
+    }
+
+    /// Lends a decoded message's payload until [`release_lent`](Self::release_lent).
+    fn lend(&mut self, decoded: Decoded) -> EventRef<'_> {
+        let (text, data) = match decoded {
+            Decoded::Frame { hlen, len, text } => {
+                let start = self.rpos + hlen;
+                self.lent = Lent::Read(hlen + len);
+                (text, &self.rbuf[start..start + len])
+            }
+            Decoded::Joined { text } => {
+                self.lent = Lent::Joined;
+                (text, &self.message_buf[..self.message_len])
+            }
+        };
+        if text {
+            EventRef::Text(TextRef(data))
+        } else {
+            EventRef::Binary(data)
+        }
+    }
+
+    /// Drops the payload [`poll_event_ref`](Self::poll_event_ref) lent last, if any.
+    #[inline]
+    fn release_lent(&mut self) {
+        match std::mem::replace(&mut self.lent, Lent::Nothing) {
+            Lent::Nothing => {}
+            Lent::Read(n) => self.rpos += n,
+            Lent::Joined => {
+                self.message_buf.advance(self.message_len);
+                self.message_len = 0;
+                self.shrink_message_buf();
+            }
+            Lent::Owned(_) => {}
+        }
+    }
+
+    /// `n` decoded bytes left the front of `rbuf`.
+    #[inline]
+    fn after_rbuf_consumed(&mut self, n: usize) {
+        self.scanned -= n;
+        if self.rbuf.is_empty() && self.rbuf.capacity() > RETAINED_READ_CAPACITY {
+            self.rbuf = BytesMut::new();
+        }
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called, if ever.
@@ -735,20 +979,25 @@ impl Connection {
     // ----- receiving -----
 
     /// Decodes buffered input until an event is queued or more input is needed.
-    fn process(&mut self) -> Option<Event> {
-        self.scan_in_place();
-        let event = self.decode();
-        // `decode` only takes whole frames off the front of what the framer has seen.
+    fn process(&mut self) -> Option<Decoded> {
+        self.compact_rbuf();
+        if self.scanned < self.rbuf.len() {
+            self.scan_in_place();
+        }
+        let decoded = self.decode();
+        // `decode` only takes whole frames off the front of what the framer has seen (a
+        // decoded message's frame is still there, and counted).
         self.scanned = self.rbuf.len();
         if self.rbuf.is_empty() && self.rbuf.capacity() > RETAINED_READ_CAPACITY {
             self.rbuf = BytesMut::new();
         }
-        event
+        decoded
     }
 
     /// Decodes until an event is queued, and returns a data message decoded while the queue
-    /// was empty instead of queueing it.
-    fn decode(&mut self) -> Option<Event> {
+    /// was empty instead of queueing it (its frame, or the joined message, is left in its
+    /// buffer for the caller to take or lend).
+    fn decode(&mut self) -> Option<Decoded> {
         while self.events.is_empty() {
             match self.recv {
                 Recv::Header => {
@@ -828,8 +1077,8 @@ impl Connection {
                         self.frame_pos += (hlen + len) as u64;
                         self.rbuf.advance(hlen);
                         self.message_len += len;
-                        if let Some(message) = self.on_frame(header, text, Bytes::new()) {
-                            return Some(message);
+                        if let Some(joined) = self.on_fragment(header, text) {
+                            return Some(joined);
                         }
                     } else {
                         let avail = (self.rbuf.len() - hlen).min(len);
@@ -857,12 +1106,13 @@ impl Connection {
                             // Inflated already; the compressed bytes are no longer needed.
                             self.rbuf.advance(hlen + len);
                             self.on_compressed_frame(header.fin);
-                        } else {
+                        } else if header.opcode.is_control() {
                             let mut payload = self.rbuf.split_to(hlen + len).freeze();
                             payload.advance(hlen);
-                            if let Some(message) = self.on_frame(header, text, payload) {
-                                return Some(message);
-                            }
+                            self.on_control(header.opcode, payload);
+                        } else {
+                            // An unfragmented data frame (check_header refused others).
+                            return Some(Decoded::Frame { hlen, len, text });
                         }
                     }
                     if self.input_done {
@@ -950,48 +1200,37 @@ impl Connection {
         Ok(len)
     }
 
-    /// Handles a complete frame; a data message is returned rather than queued, other
-    /// events are queued.
-    fn on_frame(&mut self, header: FrameHeader, text: bool, payload: Bytes) -> Option<Event> {
-        match header.opcode {
-            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
-                // Text was validated by the framer, up to a character cut off by the end of
-                // the message, and checked by `decode`.
-                let kind = if text {
-                    DataKind::Text
-                } else {
-                    DataKind::Binary
-                };
-                let data = match (header.opcode, header.fin) {
-                    (OpCode::Continuation, fin) => {
-                        // Invariant: check_header refused a continuation with no message.
-                        // The payload is in `message_buf`, already joined to the message.
-                        let m = self.message.as_mut()?;
-                        m.fragments += 1;
-                        if !fin {
-                            return None;
-                        }
-                        self.message = None;
-                        self.take_message()
-                    }
-                    (_, true) => payload,
-                    (_, false) => {
-                        // The payload is in `message_buf`.
-                        self.message = Some(Incoming {
-                            kind,
-                            data: Vec::new(),
-                            fragments: 1,
-                            compressed: false,
-                        });
-                        return None;
-                    }
-                };
-                let message = match kind {
-                    DataKind::Text => Message::Text(Utf8Bytes::from_validated(data)),
-                    DataKind::Binary => Message::Binary(data),
-                };
-                return Some(Event::Message(message));
+    /// Handles a complete frame of a fragmented, uncompressed message (its payload already
+    /// joined in `message_buf`); returns the message when this frame ends it.
+    fn on_fragment(&mut self, header: FrameHeader, text: bool) -> Option<Decoded> {
+        if header.opcode == OpCode::Continuation {
+            // Invariant: check_header refused a continuation with no message.
+            let m = self.message.as_mut()?;
+            m.fragments += 1;
+            if !header.fin {
+                return None;
             }
+            self.message = None;
+            // Text was validated by the framer, up to a character cut off by the end of the
+            // message, and checked by `decode`.
+            return Some(Decoded::Joined { text });
+        }
+        self.message = Some(Incoming {
+            kind: if text {
+                DataKind::Text
+            } else {
+                DataKind::Binary
+            },
+            data: Vec::new(),
+            fragments: 1,
+            compressed: false,
+        });
+        None
+    }
+
+    /// Handles a complete control frame: its event is queued.
+    fn on_control(&mut self, opcode: OpCode, payload: Bytes) {
+        match opcode {
             OpCode::Ping => {
                 if self.config.auto_pong() && !self.close_sent {
                     if self.pongs.len() >= self.config.max_queued_control_frames() {
@@ -1013,18 +1252,23 @@ impl Connection {
                 self.events.push_back(Event::Pong(payload));
             }
             OpCode::Close => self.on_close(payload),
+            // Invariant: only control opcodes come here.
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {}
         }
-        None
     }
 
     /// The fragmented message just completed, out of `message_buf`.
     fn take_message(&mut self) -> Bytes {
         let data = self.message_buf.split_to(self.message_len).freeze();
         self.message_len = 0;
+        self.shrink_message_buf();
+        data
+    }
+
+    fn shrink_message_buf(&mut self) {
         if self.message_buf.is_empty() && self.message_buf.capacity() > RETAINED_READ_CAPACITY {
             self.message_buf = BytesMut::new();
         }
-        data
     }
 
     fn on_close(&mut self, payload: Bytes) {
@@ -1154,8 +1398,10 @@ impl Connection {
 
     fn stop_input(&mut self) {
         self.input_done = true;
+        self.lent = Lent::Nothing;
         self.rbuf = BytesMut::new();
         self.scanned = 0;
+        self.rpos = 0;
         self.framer = Framer::default();
         self.message_buf = BytesMut::new();
         self.message_len = 0;
@@ -1339,7 +1585,7 @@ impl fmt::Debug for Connection {
         f.debug_struct("Connection")
             .field("role", &self.role)
             .field("state", &self.state)
-            .field("buffered_in", &self.rbuf.len())
+            .field("buffered_in", &(self.rbuf.len() - self.rpos))
             .field("buffered_out", &self.buffered_amount())
             .field("pending_events", &self.events.len())
             .finish_non_exhaustive()
