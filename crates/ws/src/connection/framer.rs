@@ -40,10 +40,10 @@ fn small_frame(input: &[u8]) -> Option<(usize, usize, u8)> {
     (input.len() >= hlen + len).then_some((hlen, len, opcode))
 }
 
-/// Unmasks a short payload in place (a payload starting at offset 0) and returns the OR of
-/// its unmasked bytes: 8-byte words, then single bytes.
+/// Unmasks a short payload in place (a payload starting at offset 0), 8-byte words then
+/// single bytes, and returns whether the unmasked bytes are all ASCII.
 #[inline]
-fn unmask_small(payload: &mut [u8], mask: [u8; 4]) -> u8 {
+fn unmask_small(payload: &mut [u8], mask: [u8; 4]) -> bool {
     let key = u32::from_le_bytes(mask);
     let word = u64::from(key) | (u64::from(key) << 32);
     let mut acc = 0u64;
@@ -55,12 +55,11 @@ fn unmask_small(payload: &mut [u8], mask: [u8; 4]) -> u8 {
         acc |= v;
         chunk.copy_from_slice(&v.to_le_bytes());
     }
-    let mut or = acc.to_le_bytes().iter().fold(0, |a, b| a | b);
     for (b, k) in words.into_remainder().iter_mut().zip(mask.iter().cycle()) {
         *b ^= k;
-        or |= *b;
+        acc |= u64::from(*b);
     }
-    or
+    acc & 0x8080_8080_8080_8080 == 0
 }
 
 /// The longest piece of text unmasked at once, then validated.
@@ -181,40 +180,35 @@ impl Framer {
     }
 
     /// Whether the framer is between frames with no fragmented message in progress: the
-    /// state in which [`small_run`](Self::small_run) and [`skim`](Self::skim) apply.
+    /// state in which [`skim`](Self::skim) applies.
     pub(super) fn at_message_boundary(&self) -> bool {
         self.remaining == 0 && self.header_len == 0 && !self.dead && self.message.is_none()
     }
 
-    /// How many bytes at the start of `input` are whole small frames: unfragmented text,
-    /// binary and control frames without RSV bits and with a 7-bit length, each complete.
-    /// Only meaningful [`at_message_boundary`](Self::at_message_boundary).
-    pub(super) fn small_run(input: &[u8]) -> usize {
-        let mut r = 0;
-        while let Some((hlen, len, _)) = small_frame(&input[r..]) {
-            r += hlen + len;
-        }
-        r
+    /// Whether `input` starts with a whole small frame: an unfragmented text, binary or
+    /// control frame without RSV bits and with a 7-bit length, complete.
+    pub(super) fn starts_small(input: &[u8]) -> bool {
+        small_frame(input).is_some()
     }
 
-    /// Frames a run of whole small frames in place (as [`small_run`](Self::small_run)
-    /// counts them) at the start of `buf`: unmasks their payloads and validates text, as
-    /// [`next`](Self::next) and [`written`](Self::written) would frame by frame, and
-    /// returns how many bytes it framed. Call only
+    /// Frames the run of whole small frames (as [`starts_small`](Self::starts_small)
+    /// describes them) at the start of `buf`, in place: unmasks their payloads and validates
+    /// text, as [`next`](Self::next) and [`written`](Self::written) would frame by frame,
+    /// and returns how many bytes it framed. Call only
     /// [`at_message_boundary`](Self::at_message_boundary); the framer stays there.
     pub(super) fn skim(&mut self, buf: &mut [u8]) -> usize {
         let mut r = 0;
         while let Some((hlen, len, opcode)) = small_frame(&buf[r..]) {
             let (header, rest) = buf[r..].split_at_mut(hlen);
             let payload = &mut rest[..len];
-            let or = match *header {
+            let ascii = match *header {
                 [_, _, k0, k1, k2, k3] => unmask_small(payload, [k0, k1, k2, k3]),
-                _ => payload.iter().fold(0, |a, b| a | b),
+                _ => payload.is_ascii(),
             };
             if opcode == TEXT
-                && or >= 0x80
+                && !ascii
                 && self.invalid_utf8.is_none()
-                && simdutf8::basic::from_utf8(&buf[r + hlen..r + hlen + len]).is_err()
+                && simdutf8::basic::from_utf8(payload).is_err()
             {
                 // RFC 6455 §8.1: the connection fails as soon as it reaches this frame.
                 self.invalid_utf8 = Some(self.position);

@@ -165,6 +165,9 @@ pub struct Connection {
     recv_utf8: Utf8Validator,
     /// The payload `poll_event_ref` lent last.
     lent: Lent,
+    /// The largest payload the small-frame fast path takes: 125, or less if the frame or
+    /// message limit is lower.
+    small_limit: usize,
     /// No more input is processed: the peer's Close arrived, or the connection failed.
     input_done: bool,
     /// The transport ended; takes effect once the buffered input is decoded.
@@ -319,6 +322,9 @@ impl Connection {
     }
 
     fn new(role: Role, config: Config, masks: Option<Box<dyn MaskSource>>, now: Instant) -> Self {
+        let small_limit = 125
+            .min(config.max_frame_size())
+            .min(config.max_message_size());
         let mut timers = TimerTable::default();
         if let Some(k) = config.keepalive() {
             timers.set(Timer::Keepalive, now + k.interval);
@@ -339,6 +345,7 @@ impl Connection {
             message: None,
             recv_utf8: Utf8Validator::default(),
             lent: Lent::Nothing,
+            small_limit,
             input_done: false,
             eof: false,
             now,
@@ -451,17 +458,15 @@ impl Connection {
         let mut copied = 0;
         let mut i = 0;
         while i < data.len() {
-            if self.framer.at_message_boundary() {
-                // Whole small frames go in with one copy and are framed in place.
-                let run = Framer::small_run(&data[i..]);
-                if run > 0 {
-                    self.rbuf.extend_from_slice(&data[copied..i + run]);
-                    let start = self.rbuf.len() - run;
-                    self.framer.skim(&mut self.rbuf[start..]);
-                    i += run;
-                    copied = i;
-                    continue;
-                }
+            if self.framer.at_message_boundary() && Framer::starts_small(&data[i..]) {
+                // Small frames: the rest of the input goes in with one copy and is framed in
+                // place, as `read_buf` input is (walking the frames first to copy only the
+                // small ones costs more than it saves). Payloads large enough for the fused
+                // copy to pay off take it when they start an input.
+                self.scanned = self.rbuf.len() + (i - copied);
+                self.rbuf.extend_from_slice(&data[copied..]);
+                self.scan_in_place();
+                return;
             }
             let (len, mask, offset, to_message) = match self.framer.next(&data[i..]) {
                 Segment::Raw(n) => {
@@ -871,8 +876,7 @@ impl Connection {
         let len = usize::from(b1 & 0x7f);
         let text = b0 & 0x0f == 0x1;
         if self.rbuf.len() - self.rpos < hlen + len
-            || len > self.config.max_frame_size()
-            || len > self.config.max_message_size()
+            || len > self.small_limit
             || (text && self.framer.invalid_utf8() == Some(self.frame_pos))
         {
             return None;
@@ -950,6 +954,19 @@ impl Connection {
     /// Drops the payload [`poll_event_ref`](Self::poll_event_ref) lent last, if any.
     #[inline]
     fn release_lent(&mut self) {
+        match self.lent {
+            Lent::Nothing => {}
+            Lent::Read(n) => {
+                self.rpos += n;
+                self.lent = Lent::Nothing;
+            }
+            _ => self.release_lent_slow(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn release_lent_slow(&mut self) {
         match std::mem::replace(&mut self.lent, Lent::Nothing) {
             Lent::Nothing => {}
             Lent::Read(n) => self.rpos += n,
