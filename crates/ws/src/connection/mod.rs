@@ -1543,7 +1543,9 @@ impl Connection {
 
     /// Appends one frame to `out`: one reservation for header and payload, then the header
     /// as one fixed-size copy for its length form (2, 4 or 10 bytes) and the payload.
-    #[inline]
+    // Always inlined: on the send path of small messages the call and its register saves
+    // cost as much as the frame (ws bench, encode 16 B).
+    #[inline(always)]
     fn write_frame_rsv(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
         let mask = self.masks.as_mut().map(|m| m.next_mask());
         let len = payload.len();
