@@ -3,15 +3,18 @@
 
 use std::time::{Duration, Instant};
 
-use sockeye_ws::{Config, Connection, Event, Message, Transmit};
+use bytes::Bytes;
+use sockeye_ws::{Config, Connection, Event, EventRef, Message, Transmit, Utf8Bytes};
 
 /// Runs a fresh connection over `input` split at `cuts`, with one timer tick in the middle;
-/// returns everything it reported and sent.
+/// returns everything it reported and sent. The `k`-th event is taken with `poll_event_ref`
+/// when bit `k % 8` of `lend` is set (its payload copied out), else with `poll_event`.
 pub fn run(
     client: bool,
     deflate: Option<sockeye_ws::deflate::DeflateParams>,
     input: &[u8],
     cuts: &[usize],
+    lend: u8,
 ) -> (Vec<Event>, Vec<u8>, bool) {
     let now = base();
     let config = Config::builder()
@@ -47,9 +50,9 @@ pub fn run(
         conn.handle_data(now, &input[start..cut]);
         start = cut;
     }
-    let (mut events, mut sent, mut shut) = drain(&mut conn);
+    let (mut events, mut sent, mut shut) = drain(&mut conn, lend);
     conn.handle_timeout(now + Duration::from_secs(1));
-    let (more_events, more_sent, more_shut) = drain(&mut conn);
+    let (more_events, more_sent, more_shut) = drain(&mut conn, lend);
     events.extend(more_events);
     sent.extend(more_sent);
     shut |= more_shut;
@@ -59,13 +62,13 @@ pub fn run(
         }
     }
     conn.handle_eof(now);
-    let _ = drain(&mut conn);
+    let _ = drain(&mut conn, lend);
     assert!(conn.is_closed());
     (events, sent, shut)
 }
 
 /// Drains as a driver does: transmits, then one event, until neither is left.
-fn drain(conn: &mut Connection) -> (Vec<Event>, Vec<u8>, bool) {
+fn drain(conn: &mut Connection, lend: u8) -> (Vec<Event>, Vec<u8>, bool) {
     let (mut events, mut sent, mut shut) = (Vec::new(), Vec::new(), false);
     let mut buf = Vec::new();
     loop {
@@ -83,7 +86,20 @@ fn drain(conn: &mut Connection) -> (Vec<Event>, Vec<u8>, bool) {
                 }
             }
         }
-        if let Some(e) = conn.poll_event() {
+        let event = if lend & (1 << (events.len() % 8)) != 0 {
+            conn.poll_event_ref().map(|e| match e {
+                EventRef::Text(t) => Event::Message(Message::Text(Utf8Bytes::from(t.as_str()))),
+                EventRef::Binary(b) => Event::Message(Message::Binary(Bytes::copy_from_slice(b))),
+                EventRef::Other(e) => {
+                    assert!(!matches!(e, Event::Message(_)), "messages are lent");
+                    e
+                }
+                _ => unreachable!("no other variants"),
+            })
+        } else {
+            conn.poll_event()
+        };
+        if let Some(e) = event {
             progressed = true;
             events.push(e);
         }
@@ -100,7 +116,8 @@ fn base() -> Instant {
 }
 
 /// The oracle: the whole input and the same input in chunks (chosen by the first bytes)
-/// give the same events, the same bytes on the wire, and the same shutdown.
+/// give the same events, the same bytes on the wire, and the same shutdown; so does taking
+/// events with `poll_event_ref` (which ones, chosen by the first byte too).
 pub fn check(client: bool, data: &[u8]) {
     let (split, input) = match data.split_first() {
         Some((s, rest)) => (*s, rest),
@@ -115,7 +132,9 @@ pub fn check(client: bool, data: &[u8]) {
         client_max_window_bits: if split & 0x10 != 0 { 9 } else { 15 },
     });
     let cuts: Vec<usize> = (1..input.len()).filter(|i| i % step == 0).collect();
-    let whole = run(client, deflate, input, &[]);
-    let chunked = run(client, deflate, input, &cuts);
+    let whole = run(client, deflate, input, &[], 0);
+    let chunked = run(client, deflate, input, &cuts, 0);
     assert_eq!(whole, chunked);
+    let lent = run(client, deflate, input, &cuts, split.rotate_left(3) | 1);
+    assert_eq!(whole, lent);
 }
