@@ -78,6 +78,38 @@ impl Utf8Validator {
         }
     }
 
+    /// How many bytes the code point cut off by the previous piece still needs: 0 when none
+    /// is (the next piece starts on a character boundary).
+    pub(crate) fn pending(&self) -> usize {
+        match self.partial_len {
+            0 => 0,
+            have => sequence_len(self.partial[0]).map_or(0, |need| need - usize::from(have)),
+        }
+    }
+
+    /// Takes the next piece, of which `data[skip..data.len() - tail]` is already known to be
+    /// valid UTF-8 (whole characters): `skip` must be [`pending`](Self::pending) (the bytes
+    /// that end a character cut off before), `tail` the bytes at the end that start one cut
+    /// off by the end of this piece. Only the `skip` and `tail` bytes are looked at.
+    pub(crate) fn feed_checked(
+        &mut self,
+        data: &[u8],
+        skip: usize,
+        tail: usize,
+    ) -> Result<(), InvalidUtf8> {
+        let (Some(head), Some(rest)) = (data.get(..skip), data.len().checked_sub(tail)) else {
+            return self.feed(data);
+        };
+        self.feed(head)?;
+        if !self.is_clean() || rest < skip {
+            // `skip` was not what the cut character needed: judge the piece as a whole.
+            return self.feed(&data[skip..]);
+        }
+        // A few bytes (the start of a character cut off, if `tail` is right), on a validator
+        // that is clean: judged exactly whatever they are.
+        self.feed(&data[rest..])
+    }
+
     /// Ends the stream: a code point still cut off is invalid. Resets the validator.
     pub(crate) fn finish(&mut self) -> Result<(), InvalidUtf8> {
         let complete = self.partial_len == 0;
@@ -98,7 +130,7 @@ impl Utf8Validator {
 
 /// How many bytes at the end of `data` start a character that does not end there: 0 when
 /// the last character is whole (or the end is not UTF-8 anyway), else 1 to 3.
-fn incomplete_tail(data: &[u8]) -> usize {
+pub(crate) fn incomplete_tail(data: &[u8]) -> usize {
     for k in 1..=data.len().min(3) {
         let b = data[data.len() - k];
         if b & 0xc0 == 0x80 {

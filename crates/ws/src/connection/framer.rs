@@ -13,8 +13,10 @@
 //!
 //! [`poll_event`]: super::Connection::poll_event
 //! [`handle_data`]: super::Connection::handle_data
+//! [`extend_unmasked_text`]: crate::unmask_copy::extend_unmasked_text
 
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, RSV1};
+use crate::unmask_copy::Checked;
 use crate::utf8::Utf8Validator;
 
 /// Opcode values [`small_frame`] accepts.
@@ -219,13 +221,23 @@ impl Framer {
         r
     }
 
+    /// For the payload of the last [`Segment::Payload`], when it is text still to validate:
+    /// how many bytes at its start end a character cut off before it (see
+    /// [`extend_unmasked_text`]).
+    pub(super) fn text_skip(&self) -> Option<usize> {
+        (self.text && self.invalid_utf8.is_none()).then(|| self.utf8.pending())
+    }
+
     /// The caller wrote the payload bytes of the last [`Segment::Payload`] (unmasked) as
-    /// `bytes`; `ascii` says they are known to be all ASCII.
-    pub(super) fn written(&mut self, bytes: &[u8], ascii: bool) {
+    /// `bytes`; `checked` says what is known of them already.
+    pub(super) fn written(&mut self, bytes: &[u8], checked: Checked) {
         if self.text
             && self.invalid_utf8.is_none()
-            && !(ascii && self.utf8.is_clean())
-            && self.utf8.feed(bytes).is_err()
+            && match checked {
+                Checked::Ascii if self.utf8.is_clean() => false,
+                Checked::Utf8 { skip, tail } => self.utf8.feed_checked(bytes, skip, tail).is_err(),
+                _ => self.utf8.feed(bytes).is_err(),
+            }
         {
             // RFC 6455 §8.1: the connection fails as soon as it reaches this frame.
             self.invalid_utf8 = Some(self.frame_start);

@@ -20,7 +20,7 @@ use crate::error::{ProtocolError, SendError};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, RSV1};
 use crate::mask::apply_mask;
 use crate::message::{DataKind, Message, TextRef, Utf8Bytes};
-use crate::unmask_copy::extend_unmasked;
+use crate::unmask_copy::{Checked, extend_unmasked, extend_unmasked_text};
 use crate::utf8::Utf8Validator;
 use framer::{Framer, Segment};
 use timer::{Timer, TimerTable};
@@ -490,15 +490,17 @@ impl Connection {
                     // probably in it too, and the buffer then grows once.
                     self.message_buf.reserve(data.len() - (i - len));
                 }
-                let ascii = extend_unmasked(&mut self.message_buf, payload, mask, offset) < 0x80;
-                let start = self.message_buf.len() - len;
-                self.framer.written(&self.message_buf[start..], ascii);
+                copy_payload(
+                    &mut self.framer,
+                    &mut self.message_buf,
+                    payload,
+                    mask,
+                    offset,
+                );
             } else if mask.is_some() && len >= FUSED_UNMASK_MIN {
                 self.rbuf.extend_from_slice(&data[copied..i - len]);
                 copied = i;
-                let ascii = extend_unmasked(&mut self.rbuf, payload, mask, offset) < 0x80;
-                let start = self.rbuf.len() - len;
-                self.framer.written(&self.rbuf[start..], ascii);
+                copy_payload(&mut self.framer, &mut self.rbuf, payload, mask, offset);
             } else {
                 // A short payload goes in with its header, and is unmasked there.
                 self.rbuf.extend_from_slice(&data[copied..i]);
@@ -508,7 +510,7 @@ impl Connection {
                 if let Some(mask) = mask {
                     apply_mask(fresh, mask, offset);
                 }
-                self.framer.written(fresh, false);
+                self.framer.written(fresh, Checked::Nothing);
             }
         }
         self.rbuf.extend_from_slice(&data[copied..]);
@@ -543,14 +545,14 @@ impl Connection {
                     offset,
                     to_message: true,
                 } => {
-                    let ascii = extend_unmasked(
+                    let payload = &self.rbuf[r..r + len];
+                    copy_payload(
+                        &mut self.framer,
                         &mut self.message_buf,
-                        &self.rbuf[r..r + len],
+                        payload,
                         mask,
                         offset,
-                    ) < 0x80;
-                    let start = self.message_buf.len() - len;
-                    self.framer.written(&self.message_buf[start..], ascii);
+                    );
                     r += len;
                 }
                 Segment::Payload {
@@ -560,7 +562,7 @@ impl Connection {
                     if let Some(mask) = mask {
                         apply_mask(fresh, mask, offset);
                     }
-                    self.framer.written(fresh, false);
+                    self.framer.written(fresh, Checked::Nothing);
                     if w != r {
                         self.rbuf.copy_within(r..r + len, w);
                     }
@@ -1609,6 +1611,23 @@ impl fmt::Debug for Connection {
             .field("pending_events", &self.events.len())
             .finish_non_exhaustive()
     }
+}
+
+/// Appends a payload piece the framer classified to `dst`, unmasked, and tells the framer
+/// what it wrote: text is validated in the same pass where the CPU allows it.
+fn copy_payload(
+    framer: &mut Framer,
+    dst: &mut BytesMut,
+    payload: &[u8],
+    mask: Option<[u8; 4]>,
+    offset: usize,
+) {
+    let checked = match framer.text_skip() {
+        Some(skip) => extend_unmasked_text(dst, payload, mask, offset, skip),
+        None if extend_unmasked(dst, payload, mask, offset) < 0x80 => Checked::Ascii,
+        None => Checked::Nothing,
+    };
+    framer.written(&dst[dst.len() - payload.len()..], checked);
 }
 
 #[cfg(feature = "deflate")]
