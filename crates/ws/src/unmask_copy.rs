@@ -89,16 +89,30 @@ pub(crate) fn extend_unmasked_text(
     extend_text(dst, src, mask, offset, skip, simd_available())
 }
 
-/// Whether the fused unmask-and-validate pass can run on this CPU.
-fn simd_available() -> bool {
+/// Which fused unmask-and-validate pass this CPU can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Simd {
+    /// None: unmask, then validate.
+    None,
+    /// x86-64 with AVX2: simdutf8's AVX2 block validator.
+    Avx2,
+    /// x86-64 with AVX-512 F and BW: [`avx512`], 64 bytes a step.
+    Avx512,
+}
+
+fn simd_available() -> Simd {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx2")
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+        {
+            return Simd::Avx512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return Simd::Avx2;
+        }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    Simd::None
 }
 
 /// [`extend_unmasked_text`], with the fused pass allowed or not (tests take both roads).
@@ -108,7 +122,7 @@ fn extend_text(
     mask: Option<[u8; 4]>,
     offset: usize,
     skip: usize,
-    simd: bool,
+    simd: Simd,
 ) -> Checked {
     // The bytes that start a character cut off by the end of the piece, from the unmasked
     // last three bytes.
@@ -121,7 +135,7 @@ fn extend_text(
         }
         crate::utf8::incomplete_tail(&last[..n])
     };
-    if !simd || src.len() < skip + tail + 64 {
+    if simd == Simd::None || src.len() < skip + tail + 64 {
         return match extend_unmasked(dst, src, mask, offset) {
             0x00..=0x7f => Checked::Ascii,
             _ => Checked::Nothing,
@@ -137,7 +151,7 @@ fn extend_text(
         Some(spare) => {
             let (head, body) = spare.split_at_mut(skip);
             xor_into(head, &src[..skip], key(0));
-            fused(body, &src[skip..], key(skip), tail)
+            fused(body, &src[skip..], key(skip), tail, simd)
         }
         // Invariant: `reserve` made room for `src.len()` bytes.
         None => unreachable!("reserve guarantees the spare capacity"),
@@ -155,20 +169,52 @@ fn extend_text(
 }
 
 /// Writes `dst[i] = src[i] ^ key byte (i % 4)` for every `i` (`dst.len() == src.len()`,
-/// `src.len() >= tail`) and returns whether `dst[..dst.len() - tail]` is valid UTF-8: on
-/// x86-64, through [`avx2::fused`] (the caller checked that the CPU has AVX2).
-fn fused(dst: &mut [MaybeUninit<u8>], src: &[u8], key: u32, tail: usize) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // SAFETY: the only precondition of `avx2::fused` beyond its arguments' types is a
-        // CPU with AVX2, which `extend_text`'s caller detected (`simd_available`).
-        unsafe { avx2::fused(dst, src, key, tail) }
+/// `src.len() >= tail`) and returns whether `dst[..dst.len() - tail]` is valid UTF-8: whole
+/// 64-byte blocks by the `simd` pass (which the caller detected), the rest by `xor_into`.
+fn fused(dst: &mut [MaybeUninit<u8>], src: &[u8], key: u32, tail: usize, simd: Simd) -> bool {
+    assert!(dst.len() == src.len() && src.len() >= tail);
+    let len = src.len() - tail;
+    // Blocks start where `dst` is 64-byte aligned, so that no store splits a cache line; the
+    // bytes before are a block of their own.
+    let h = dst.as_ptr().align_offset(64).min(len);
+    let done = h + (len - h) / 64 * 64;
+    let (head, dst) = dst.split_at_mut(h);
+    let (body, rest) = dst.split_at_mut(done - h);
+    // (Outside the `target_feature` functions on purpose: auto-vectorised there at 512 bits,
+    // this loop ran 10 times slower.)
+    xor_into(head, &src[..h], key);
+    let key = key.rotate_right(8 * (h % 4) as u32);
+    // A multiple of 4 bytes on from `h`: no further rotation.
+    xor_into(rest, &src[done..], key);
+    // SAFETY: `xor_into` wrote every byte of `head` and of `rest` (it writes `dst[i]` for
+    // every `i`).
+    let (head, rest) = unsafe {
+        (
+            std::slice::from_raw_parts(head.as_ptr().cast::<u8>(), head.len()),
+            std::slice::from_raw_parts(rest.as_ptr().cast::<u8>(), rest.len()),
+        )
+    };
+    let rest = &rest[..rest.len() - tail];
+    let src = &src[h..done];
+    match simd {
+        // SAFETY: the only precondition of these functions beyond their arguments' types is
+        // the CPU feature they are named for, which `simd_available` detected.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2 => unsafe { avx2::fused(head, body, src, key, rest) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => unsafe { avx512::fused(head, body, src, key, rest) },
+        _ => unreachable!("the fused pass is only taken where the CPU has it"),
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (dst, src, key, tail);
-        unreachable!("the fused pass is only taken on x86-64")
-    }
+}
+
+/// `bytes` (at most 64) at the end of a 64-byte block of zeros: as valid as they are, since
+/// what comes before them is ASCII.
+#[cfg(target_arch = "x86_64")]
+fn padded_left(bytes: &[u8]) -> [u8; 64] {
+    let mut block = [0u8; 64];
+    block[64 - bytes.len()..].copy_from_slice(bytes);
+    block
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -181,45 +227,37 @@ mod avx2 {
     use simdutf8::basic::imp::ChunkedUtf8Validator;
     use simdutf8::basic::imp::x86::avx2::ChunkedUtf8ValidatorImp;
 
-    use super::xor_into;
-
-    /// XORs `src` into `dst` (same length, at least `tail`) with `key` repeated, 64 bytes at a
-    /// time: two 32-byte XORs, stored, then handed to simdutf8's AVX2 validator while in L1;
-    /// the last partial block is XORed by `xor_into` and validated with `finalize`. Returns
-    /// whether `dst[..dst.len() - tail]` is valid UTF-8. (LLVM does not fuse this itself: the
-    /// validator reads the block back as its own loads; the XOR is written with explicit AVX2
-    /// because the auto-vectorised one, at 512 bits where allowed, ran 10 times slower.)
+    /// XORs `src` into `dst` (same length, a multiple of 64) with `key` repeated, 64 bytes at
+    /// a time: two 32-byte XORs, stored, then handed to simdutf8's AVX2 validator while in L1.
+    /// Returns whether `head`, then `dst`, then `rest` is valid UTF-8 (`head` at most 64
+    /// bytes).
     ///
     /// # Safety
     ///
     /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn fused(
+        head: &[u8],
         dst: &mut [MaybeUninit<u8>],
         src: &[u8],
         key: u32,
-        tail: usize,
+        rest: &[u8],
     ) -> bool {
-        assert!(dst.len() == src.len() && src.len() >= tail);
-        let len = src.len();
-        let blocks = (len - tail) / 64;
-        let done = 64 * blocks;
-        let (body, rest) = dst.split_at_mut(done);
-        // A multiple of 4 bytes on: the key needs no rotation.
-        xor_into(rest, &src[done..], key);
-        // SAFETY: `xor_into` wrote every byte of `rest` (it writes `dst[i]` for every `i`).
-        let rest = unsafe { std::slice::from_raw_parts(rest.as_ptr().cast::<u8>(), rest.len()) };
+        assert!(dst.len() == src.len() && src.len().is_multiple_of(64));
         // SAFETY: the CPU has AVX2 (this function's precondition), which is the precondition
         // of `ChunkedUtf8ValidatorImp`'s methods, here and below.
         let mut validator = unsafe { ChunkedUtf8ValidatorImp::new() };
+        if !head.is_empty() {
+            // SAFETY: AVX2, as above.
+            unsafe { validator.update_from_chunks(&super::padded_left(head)) };
+        }
         let k = _mm256_set1_epi32(key as i32);
-        let (s, d) = (src.as_ptr(), body.as_mut_ptr().cast::<u8>());
-        for b in 0..blocks {
-            // SAFETY: block `b` covers bytes `64 * b .. 64 * b + 64`, within `src` and `body`
-            // (`64 * blocks == body.len() <= src.len()`); loads and stores are unaligned;
-            // `src` and `body` do not overlap (`body` is a `&mut`). After the two stores the
-            // block's 64 bytes are initialised, and they are read as a `&[u8]` while nothing
-            // writes them.
+        let (s, d) = (src.as_ptr(), dst.as_mut_ptr().cast::<u8>());
+        for b in 0..src.len() / 64 {
+            // SAFETY: block `b` covers bytes `64 * b .. 64 * b + 64`, within `src` and `dst`;
+            // loads and stores are unaligned; `src` and `dst` do not overlap (`dst` is a
+            // `&mut`). After the two stores the block's 64 bytes are initialised, and they are
+            // read as a `&[u8]` while nothing writes them.
             unsafe {
                 let (s, d) = (s.add(64 * b), d.add(64 * b));
                 let lo = _mm256_xor_si256(_mm256_loadu_si256(s.cast::<__m256i>()), k);
@@ -230,7 +268,261 @@ mod avx2 {
             }
         }
         // SAFETY: AVX2, as above.
-        unsafe { validator.finalize(Some(&rest[..rest.len() - tail])) }.is_ok()
+        unsafe { validator.finalize(Some(rest)) }.is_ok()
+    }
+}
+
+/// UTF-8 validation 64 bytes a step with AVX-512, fused with the unmasking copy.
+///
+/// simdutf8 has no AVX-512 validator, and its AVX2 one is bound by the shuffle port (the
+/// nibble table lookups and byte shifts are shuffles, one per 32 bytes each); AVX-512 does
+/// each for 64 bytes at the same cost. The algorithm is the one simdutf8 and simdjson use
+/// (Keiser and Lemire, "Validating UTF-8 in less than one instruction per byte", 2021): every
+/// byte is classified from the high nibble of the byte before it, the low nibble of the byte
+/// before it and its own high nibble (three 16-entry tables whose bits name the errors a
+/// pair can show); the AND of the three is non-zero exactly where a two-byte pattern is
+/// invalid. Third and fourth bytes of a character are checked by whether the byte two or
+/// three back is a three- or four-byte lead; a block ending inside a character that the next
+/// block does not complete is caught through its "incomplete" mask.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::{
+        __m512i, _mm_setr_epi8, _mm512_alignr_epi8, _mm512_alignr_epi64, _mm512_and_si512,
+        _mm512_broadcast_i32x4, _mm512_loadu_si512, _mm512_movepi8_mask, _mm512_or_si512,
+        _mm512_set1_epi8, _mm512_set1_epi32, _mm512_setzero_si512, _mm512_shuffle_epi8,
+        _mm512_srli_epi16, _mm512_storeu_si512, _mm512_subs_epu8, _mm512_test_epi8_mask,
+        _mm512_xor_si512,
+    };
+    use std::mem::MaybeUninit;
+
+    // The error bits of the tables: which invalid two-byte pattern a pair may show.
+    /// A lead byte (or `11______`) not followed by a continuation byte.
+    const TOO_SHORT: u8 = 1 << 0;
+    /// A continuation byte after an ASCII byte.
+    const TOO_LONG: u8 = 1 << 1;
+    /// `11100000 100_____`: a three-byte form of a two-byte character.
+    const OVERLONG_3: u8 = 1 << 2;
+    /// `11110100 1001____`, `11110100 101_____` and leads above `11110100`: above U+10FFFF.
+    const TOO_LARGE: u8 = 1 << 3;
+    /// `11101101 101_____`: a UTF-16 surrogate.
+    const SURROGATE: u8 = 1 << 4;
+    /// `1100000_ 10______`: a two-byte form of an ASCII character.
+    const OVERLONG_2: u8 = 1 << 5;
+    /// `11110101 1000____` and above (with `TOO_LARGE`); shares its bit with `OVERLONG_4`.
+    const TOO_LARGE_1000: u8 = 1 << 6;
+    /// `11110000 1000____`: a four-byte form of a three-byte character.
+    const OVERLONG_4: u8 = 1 << 6;
+    /// Two continuation bytes in a row: only an error where the byte before is no lead,
+    /// which the third- and fourth-byte check decides.
+    const TWO_CONTS: u8 = 1 << 7;
+    /// The bits a lead byte's low nibble does not matter for.
+    const CARRY: u8 = TOO_SHORT | TOO_LONG | TWO_CONTS;
+
+    /// By the high nibble of the first byte of a pair.
+    const BYTE_1_HIGH: [u8; 16] = [
+        // 0___: ASCII
+        TOO_LONG,
+        TOO_LONG,
+        TOO_LONG,
+        TOO_LONG,
+        TOO_LONG,
+        TOO_LONG,
+        TOO_LONG,
+        TOO_LONG,
+        // 10__: continuation
+        TWO_CONTS,
+        TWO_CONTS,
+        TWO_CONTS,
+        TWO_CONTS,
+        // 1100: two-byte lead C0-CF
+        TOO_SHORT | OVERLONG_2,
+        // 1101: two-byte lead D0-DF
+        TOO_SHORT,
+        // 1110: three-byte lead
+        TOO_SHORT | OVERLONG_3 | SURROGATE,
+        // 1111: four-byte lead (or above)
+        TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4,
+    ];
+
+    /// By the low nibble of the first byte of a pair.
+    const BYTE_1_LOW: [u8; 16] = [
+        CARRY | OVERLONG_3 | OVERLONG_2 | OVERLONG_4,
+        CARRY | OVERLONG_2,
+        CARRY,
+        CARRY,
+        CARRY | TOO_LARGE,
+        CARRY | TOO_LARGE | TOO_LARGE_1000,
+        CARRY | TOO_LARGE | TOO_LARGE_1000,
+        CARRY | TOO_LARGE | TOO_LARGE_1000,
+        CARRY | TOO_LARGE | TOO_LARGE_1000,
+        CARRY | TOO_LARGE | TOO_LARGE_1000,
+        CARRY | TOO_LARGE | TOO_LARGE_1000,
+        CARRY | TOO_LARGE | TOO_LARGE_1000,
+        CARRY | TOO_LARGE | TOO_LARGE_1000,
+        CARRY | TOO_LARGE | TOO_LARGE_1000 | SURROGATE,
+        CARRY | TOO_LARGE | TOO_LARGE_1000,
+        CARRY | TOO_LARGE | TOO_LARGE_1000,
+    ];
+
+    /// By the high nibble of the second byte of a pair.
+    const BYTE_2_HIGH: [u8; 16] = [
+        // 0___: ASCII
+        TOO_SHORT,
+        TOO_SHORT,
+        TOO_SHORT,
+        TOO_SHORT,
+        TOO_SHORT,
+        TOO_SHORT,
+        TOO_SHORT,
+        TOO_SHORT,
+        // 1000
+        TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE_1000 | OVERLONG_4,
+        // 1001
+        TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE,
+        // 101_
+        TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE,
+        TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE,
+        // 11__: a lead
+        TOO_SHORT,
+        TOO_SHORT,
+        TOO_SHORT,
+        TOO_SHORT,
+    ];
+
+    /// A 16-entry table in every 128-bit lane.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    fn table(t: [u8; 16]) -> __m512i {
+        let t = t.map(|b| b as i8);
+        _mm512_broadcast_i32x4(_mm_setr_epi8(
+            t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13],
+            t[14], t[15],
+        ))
+    }
+
+    /// The validator's state between blocks.
+    struct Validator {
+        byte_1_high: __m512i,
+        byte_1_low: __m512i,
+        byte_2_high: __m512i,
+        /// The previous block (zeros before the first: as if after ASCII).
+        prev: __m512i,
+        /// Where the previous block ends inside a character: the next must continue it.
+        incomplete: __m512i,
+        /// Non-zero once an error is seen.
+        error: __m512i,
+        /// 0xff but in the last three bytes, where it is the largest lead byte whose
+        /// character can end within the block: what exceeds it there is a character cut off.
+        max: __m512i,
+    }
+
+    impl Validator {
+        #[target_feature(enable = "avx512f,avx512bw")]
+        fn new() -> Self {
+            Self {
+                byte_1_high: table(BYTE_1_HIGH),
+                byte_1_low: table(BYTE_1_LOW),
+                byte_2_high: table(BYTE_2_HIGH),
+                prev: _mm512_setzero_si512(),
+                incomplete: _mm512_setzero_si512(),
+                error: _mm512_setzero_si512(),
+                max: {
+                    let mut max = [0xffu8; 64];
+                    max[61..].copy_from_slice(&[0xf0 - 1, 0xe0 - 1, 0xc0 - 1]);
+                    // SAFETY: reads 64 bytes from a 64-byte array.
+                    unsafe { _mm512_loadu_si512(max.as_ptr().cast()) }
+                },
+            }
+        }
+
+        /// Checks the next 64 bytes.
+        #[target_feature(enable = "avx512f,avx512bw")]
+        fn block(&mut self, input: __m512i) {
+            if _mm512_movepi8_mask(input) == 0 {
+                // All ASCII: valid unless the previous block left a character unfinished.
+                self.error = _mm512_or_si512(self.error, self.incomplete);
+                self.incomplete = _mm512_setzero_si512();
+            } else {
+                // The 128-bit lanes [prev lane 3, input lanes 0-2]: what byte-shifting each
+                // lane of `input` right by N pulls in from below.
+                let below = _mm512_alignr_epi64::<6>(input, self.prev);
+                let prev1 = _mm512_alignr_epi8::<15>(input, below);
+                let prev2 = _mm512_alignr_epi8::<14>(input, below);
+                let prev3 = _mm512_alignr_epi8::<13>(input, below);
+                let low = _mm512_set1_epi8(0x0f);
+                let high = |v| _mm512_and_si512(_mm512_srli_epi16::<4>(v), low);
+                let special = _mm512_and_si512(
+                    _mm512_and_si512(
+                        _mm512_shuffle_epi8(self.byte_1_high, high(prev1)),
+                        _mm512_shuffle_epi8(self.byte_1_low, _mm512_and_si512(prev1, low)),
+                    ),
+                    _mm512_shuffle_epi8(self.byte_2_high, high(input)),
+                );
+                // Only `111_____` two back and `1111____` three back reach 0x80 here: the
+                // byte must be a continuation, which `special` says (TWO_CONTS) exactly
+                // where it is one.
+                let third = _mm512_subs_epu8(prev2, _mm512_set1_epi8((0xe0u8 - 0x80) as i8));
+                let fourth = _mm512_subs_epu8(prev3, _mm512_set1_epi8((0xf0u8 - 0x80) as i8));
+                let must_be_cont = _mm512_and_si512(
+                    _mm512_or_si512(third, fourth),
+                    _mm512_set1_epi8(0x80u8 as i8),
+                );
+                self.error = _mm512_or_si512(self.error, _mm512_xor_si512(must_be_cont, special));
+                self.incomplete = _mm512_subs_epu8(input, self.max);
+            }
+            self.prev = input;
+        }
+
+        /// Whether everything checked is valid UTF-8 ending on a character boundary.
+        #[target_feature(enable = "avx512f,avx512bw")]
+        fn finish(&self) -> bool {
+            let error = _mm512_or_si512(self.error, self.incomplete);
+            _mm512_test_epi8_mask(error, error) == 0
+        }
+    }
+
+    /// XORs `src` into `dst` (same length, a multiple of 64) with `key` repeated, 64 bytes a
+    /// step, validating each block from the register it was XORed in. Returns whether `head`
+    /// (at most 64 bytes), then `dst`, then `rest` is valid UTF-8.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have AVX-512 F and BW.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub(super) unsafe fn fused(
+        head: &[u8],
+        dst: &mut [MaybeUninit<u8>],
+        src: &[u8],
+        key: u32,
+        rest: &[u8],
+    ) -> bool {
+        assert!(dst.len() == src.len() && src.len().is_multiple_of(64));
+        let mut v = Validator::new();
+        if !head.is_empty() {
+            let block = super::padded_left(head);
+            // SAFETY: reads 64 bytes from a 64-byte array.
+            v.block(unsafe { _mm512_loadu_si512(block.as_ptr().cast()) });
+        }
+        let k = _mm512_set1_epi32(key as i32);
+        let (s, d) = (src.as_ptr(), dst.as_mut_ptr().cast::<u8>());
+        for b in 0..src.len() / 64 {
+            // SAFETY: block `b` covers bytes `64 * b .. 64 * b + 64`, within `src` and `dst`;
+            // the load and store are unaligned.
+            let x = unsafe {
+                let x = _mm512_xor_si512(_mm512_loadu_si512(s.add(64 * b).cast()), k);
+                _mm512_storeu_si512(d.add(64 * b).cast(), x);
+                x
+            };
+            v.block(x);
+        }
+        for piece in rest.chunks(64) {
+            // The last bytes, padded with zeros (ASCII: an unfinished character before them
+            // is an error, as it should be).
+            let mut last = [0u8; 64];
+            last[..piece.len()].copy_from_slice(piece);
+            // SAFETY: reads 64 bytes from a 64-byte array.
+            v.block(unsafe { _mm512_loadu_si512(last.as_ptr().cast()) });
+        }
+        v.finish()
     }
 }
 
@@ -288,7 +580,7 @@ mod tests {
 
     /// Runs `extend_text` on `plain` masked with `mask` (from payload byte `offset`) and
     /// checks what it wrote and what it claims against the standard library.
-    fn check_text(plain: &[u8], mask: [u8; 4], offset: usize, skip: usize, simd: bool) -> Checked {
+    fn check_text(plain: &[u8], mask: [u8; 4], offset: usize, skip: usize, simd: Simd) -> Checked {
         let mut masked = plain.to_vec();
         apply_mask(&mut masked, mask, offset);
         let mut dst = BytesMut::from(&b"xy"[..]);
@@ -306,15 +598,37 @@ mod tests {
         checked
     }
 
+    /// The roads this CPU can take: the two passes always, and the fused passes it has.
+    fn roads() -> Vec<Simd> {
+        let mut roads = vec![Simd::None];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                roads.push(Simd::Avx2);
+            }
+            if simd_available() == Simd::Avx512 {
+                roads.push(Simd::Avx512);
+            }
+        }
+        roads
+    }
+
     #[test]
     fn fused_pass_validates_and_rejects() {
-        // Without AVX2 the fused pass is not taken; the checks below hold on either road.
-        let simd = simd_available();
+        // The checks hold on every road; a fused one must also say the text is valid.
+        for simd in roads() {
+            fused_pass_validates_and_rejects_on(simd);
+        }
+    }
+
+    fn fused_pass_validates_and_rejects_on(simd: Simd) {
         for len in [64, 65, 127, 128, 1000, 40_001, 65_536] {
             for offset in 0..4 {
                 let text = mixed_text(len, offset);
                 let valid = check_text(&text, [0x37, 0xfa, 0x21, 0x3d], offset, 0, simd);
-                assert_eq!(valid, Checked::Utf8 { skip: 0, tail: 0 }, "{len} {offset}");
+                if simd != Simd::None {
+                    assert_eq!(valid, Checked::Utf8 { skip: 0, tail: 0 }, "{len} {offset}");
+                }
                 // An invalid byte anywhere is not passed as valid.
                 for at in [0, 100, 40_000, text.len() - 1] {
                     if at >= text.len() {
@@ -331,18 +645,76 @@ mod tests {
 
     #[test]
     fn fused_pass_skips_and_carries_cut_characters() {
-        let simd = simd_available();
+        for simd in roads() {
+            skips_and_carries_on(simd);
+        }
+    }
+
+    fn skips_and_carries_on(simd: Simd) {
+        let fused = simd != Simd::None;
         let text = mixed_text(300, 3);
         let s = std::str::from_utf8(&text).unwrap();
         for cut in 1..text.len() - 1 {
             let head = (0..4).find(|k| s.is_char_boundary(cut + k)).unwrap();
             let got = check_text(&text[cut..], [9, 8, 7, 6], cut, head, simd);
-            if simd && text.len() - cut >= head + 64 + 3 {
+            if fused && text.len() - cut >= head + 64 + 3 {
                 assert!(matches!(got, Checked::Utf8 { .. }), "{cut}");
             }
             let got = check_text(&text[..cut], [9, 8, 7, 6], 0, 0, simd);
-            if simd && cut >= 64 + 3 {
+            if fused && cut >= 64 + 3 {
                 assert!(matches!(got, Checked::Utf8 { skip: 0, .. }), "{cut}");
+            }
+        }
+    }
+
+    /// Every two-byte sequence, and the three- and four-byte sequences that start with a
+    /// lead byte, at block boundaries and at the end, judged by each fused road as by std.
+    #[test]
+    fn fused_roads_judge_every_short_sequence_as_std_does() {
+        let fused_roads: Vec<Simd> = roads().into_iter().filter(|&r| r != Simd::None).collect();
+        // Two full blocks and 22 bytes more: sequences placed across each boundary.
+        let mut buf = [b'a'; 150];
+        // Written at a different distance from a 64-byte boundary each time, so that the
+        // head block before the aligned ones takes every length.
+        let mut dst = [MaybeUninit::uninit(); 150 + 64];
+        let mut n = 0usize;
+        let mut check = |seq: &[u8], at: usize| {
+            buf.fill(b'a');
+            buf[at..at + seq.len()].copy_from_slice(seq);
+            let want = std::str::from_utf8(&buf).is_ok();
+            n += 1;
+            let o = n * 13 % 64;
+            for &road in &fused_roads {
+                let got = fused(&mut dst[o..o + 150], &buf, 0, 0, road);
+                assert_eq!(got, want, "{seq:x?} at {at} {road:?} {o}");
+            }
+        };
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                for at in [0, 63, 127, 148] {
+                    check(&[a, b], at);
+                }
+            }
+        }
+        let conts: Vec<u8> = (0x7f..=0xc0).collect();
+        for a in 0xc0..=0xffu8 {
+            for &b in &conts {
+                for &c in &conts {
+                    for at in [62, 147] {
+                        check(&[a, b, c], at);
+                    }
+                }
+            }
+        }
+        for a in 0xf0..=0xf7u8 {
+            for &b in &conts {
+                for c in [0x7f, 0x80, 0xbf, 0xc0] {
+                    for d in [0x41, 0x80, 0x8f, 0x90, 0xbf, 0xc2, 0xf0] {
+                        for at in [61, 62, 63, 146] {
+                            check(&[a, b, c, d], at);
+                        }
+                    }
+                }
             }
         }
     }
@@ -350,10 +722,13 @@ mod tests {
     #[test]
     fn without_simd_ascii_is_still_recognised() {
         let text = b"plain ascii text ".repeat(10);
-        assert_eq!(check_text(&text, [1, 2, 3, 4], 1, 0, false), Checked::Ascii);
+        assert_eq!(
+            check_text(&text, [1, 2, 3, 4], 1, 0, Simd::None),
+            Checked::Ascii
+        );
         let text = mixed_text(200, 1);
         assert_eq!(
-            check_text(&text, [1, 2, 3, 4], 1, 0, false),
+            check_text(&text, [1, 2, 3, 4], 1, 0, Simd::None),
             Checked::Nothing
         );
     }
@@ -386,7 +761,7 @@ mod tests {
             hi in any::<prop::sample::Index>(),
             mask in any::<[u8; 4]>(),
             offset in 0usize..8,
-            simd in any::<bool>(),
+            road in any::<prop::sample::Index>(),
         ) {
             let mut bytes = text.into_bytes();
             for (at, b) in noise {
@@ -399,8 +774,8 @@ mod tests {
             let piece = &bytes[a.min(b)..a.max(b)];
             // Any skip the caller might pass: what a cut character needs, or 0.
             let skip = (0..4).find(|&k| piece.get(k).is_none_or(|&b| b & 0xc0 != 0x80)).unwrap_or(0);
-            let simd = simd && simd_available();
-            check_text(piece, mask, offset, skip, simd);
+            let roads = roads();
+            check_text(piece, mask, offset, skip, roads[road.index(roads.len())]);
         }
     }
 }
