@@ -73,12 +73,12 @@ pub(crate) enum Checked {
 }
 
 /// Appends a piece of a text payload to `dst` as [`extend_unmasked`] does, and where the CPU
-/// allows (x86-64 with AVX2) validates it as UTF-8 in the same pass, 64 bytes at a time while
-/// they are still in registers, skipping the first `skip` bytes (the end of a character cut
-/// off before this piece). Validating afterwards reads every byte a second time: in the `ws`
-/// bench (decode of a 64 KiB masked text frame of mixed 1- to 4-byte characters, ratio to
-/// fastwebsockets in the same run) the separate passes ran 1.08×, this one 1.43×; the
-/// validator's own work is then nearly all the time.
+/// allows (x86-64 with AVX2 or AVX-512) validates it as UTF-8 in the same pass, 64 bytes at a
+/// time while they are still in registers, skipping the first `skip` bytes (the end of a
+/// character cut off before this piece). Validating afterwards reads every byte a second
+/// time: in the `ws` bench (decode of a 64 KiB masked text frame of mixed 1- to 4-byte
+/// characters, ratio to fastwebsockets in the same run) the separate passes ran 1.08×, this
+/// one 1.43× with AVX2 and 1.87× with AVX-512.
 pub(crate) fn extend_unmasked_text(
     dst: &mut BytesMut,
     src: &[u8],
@@ -87,6 +87,17 @@ pub(crate) fn extend_unmasked_text(
     skip: usize,
 ) -> Checked {
     extend_text(dst, src, mask, offset, skip, simd_available())
+}
+
+/// Unmasks a piece of a text payload where it is, validating it as UTF-8 in the same pass as
+/// [`extend_unmasked_text`] does (for input read straight into the receive buffer).
+pub(crate) fn unmask_text_in_place(
+    buf: &mut [u8],
+    mask: Option<[u8; 4]>,
+    offset: usize,
+    skip: usize,
+) -> Checked {
+    text_pass(Io::InPlace(buf), mask, offset, skip, simd_available())
 }
 
 /// Which fused unmask-and-validate pass this CPU can run.
@@ -115,7 +126,89 @@ fn simd_available() -> Simd {
     Simd::None
 }
 
-/// [`extend_unmasked_text`], with the fused pass allowed or not (tests take both roads).
+/// Where a pass reads the masked bytes and writes the unmasked ones.
+#[derive(Debug)]
+enum Io<'a> {
+    /// From `src` into `dst`, of the same length.
+    Copy {
+        dst: &'a mut [MaybeUninit<u8>],
+        src: &'a [u8],
+    },
+    /// In place.
+    InPlace(&'a mut [u8]),
+}
+
+impl<'a> Io<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Io::Copy { src, .. } => src.len(),
+            Io::InPlace(buf) => buf.len(),
+        }
+    }
+
+    /// The masked byte at `i`.
+    fn masked(&self, i: usize) -> u8 {
+        match self {
+            Io::Copy { src, .. } => src[i],
+            Io::InPlace(buf) => buf[i],
+        }
+    }
+
+    /// Where the unmasked bytes go.
+    fn dst_ptr(&self) -> *const u8 {
+        match self {
+            Io::Copy { dst, .. } => dst.as_ptr().cast(),
+            Io::InPlace(buf) => buf.as_ptr(),
+        }
+    }
+
+    /// Splits at `at` into two disjoint halves.
+    fn split_at(self, at: usize) -> (Io<'a>, Io<'a>) {
+        match self {
+            Io::Copy { dst, src } => {
+                let ((d0, d1), (s0, s1)) = (dst.split_at_mut(at), src.split_at(at));
+                (Io::Copy { dst: d0, src: s0 }, Io::Copy { dst: d1, src: s1 })
+            }
+            Io::InPlace(buf) => {
+                let (b0, b1) = buf.split_at_mut(at);
+                (Io::InPlace(b0), Io::InPlace(b1))
+            }
+        }
+    }
+
+    /// XORs every byte with `key` repeated (safe code) and returns the unmasked bytes, and
+    /// their OR.
+    fn xor(self, key: u32) -> (&'a [u8], u8) {
+        match self {
+            Io::Copy { dst, src } => {
+                let or = xor_into(dst, src, key);
+                // SAFETY: `xor_into` wrote every byte of `dst` (it writes `dst[i]` for every
+                // `i`), so all of it is initialised.
+                let done =
+                    unsafe { std::slice::from_raw_parts(dst.as_ptr().cast::<u8>(), dst.len()) };
+                (done, or)
+            }
+            Io::InPlace(buf) => {
+                crate::apply_mask(buf, key.to_le_bytes(), 0);
+                let or = buf.iter().fold(0, |a, b| a | b);
+                (buf, or)
+            }
+        }
+    }
+
+    /// Raw pointers to read from and write to, and the length.
+    fn raw(self) -> (*const u8, *mut u8, usize) {
+        match self {
+            Io::Copy { dst, src } => (src.as_ptr(), dst.as_mut_ptr().cast(), src.len()),
+            Io::InPlace(buf) => {
+                let d = buf.as_mut_ptr();
+                (d.cast_const(), d, buf.len())
+            }
+        }
+    }
+}
+
+/// [`extend_unmasked_text`], on the road given (tests take every road).
 fn extend_text(
     dst: &mut BytesMut,
     src: &[u8],
@@ -124,87 +217,89 @@ fn extend_text(
     skip: usize,
     simd: Simd,
 ) -> Checked {
-    // The bytes that start a character cut off by the end of the piece, from the unmasked
-    // last three bytes.
-    let tail = {
-        let n = src.len().min(3);
-        let mut last = [0u8; 3];
-        for (i, b) in last[..n].iter_mut().enumerate() {
-            let at = src.len() - n + i;
-            *b = src[at] ^ mask.map_or(0, |m| m[(offset + at) % 4]);
-        }
-        crate::utf8::incomplete_tail(&last[..n])
+    dst.reserve(src.len());
+    let start = dst.len();
+    let checked = match dst.spare_capacity_mut().get_mut(..src.len()) {
+        Some(spare) => text_pass(Io::Copy { dst: spare, src }, mask, offset, skip, simd),
+        // Invariant: `reserve` made room for `src.len()` bytes.
+        None => unreachable!("reserve guarantees the spare capacity"),
     };
-    if simd == Simd::None || src.len() < skip + tail + 64 {
-        return match extend_unmasked(dst, src, mask, offset) {
-            0x00..=0x7f => Checked::Ascii,
-            _ => Checked::Nothing,
-        };
-    }
+    // SAFETY: `text_pass` wrote all `src.len()` bytes of `spare_capacity_mut()[..src.len()]`
+    // (it writes every byte of its `Io`, see `fused` and `Io::xor`), which `reserve` made
+    // available, so the first `start + src.len()` bytes of the buffer are initialised and
+    // within its capacity.
+    unsafe { dst.set_len(start + src.len()) };
+    checked
+}
+
+/// Unmasks every byte of `io` (as payload bytes from `offset` on) and says what it knows of
+/// them as UTF-8, validated on the road given where it is worth it.
+fn text_pass(io: Io<'_>, mask: Option<[u8; 4]>, offset: usize, skip: usize, simd: Simd) -> Checked {
+    let len = io.len();
     let key = |at: usize| match mask {
         Some(mask) => u32::from_le_bytes(mask).rotate_right(8 * ((offset + at) % 4) as u32),
         None => 0,
     };
-    dst.reserve(src.len());
-    let start = dst.len();
-    let valid = match dst.spare_capacity_mut().get_mut(..src.len()) {
-        Some(spare) => {
-            let (head, body) = spare.split_at_mut(skip);
-            xor_into(head, &src[..skip], key(0));
-            fused(body, &src[skip..], key(skip), tail, simd)
+    // The bytes that start a character cut off by the end of the piece, from the unmasked
+    // last three bytes.
+    let tail = {
+        let n = len.min(3);
+        let mut last = [0u8; 3];
+        for (i, b) in last[..n].iter_mut().enumerate() {
+            let at = len - n + i;
+            *b = io.masked(at) ^ mask.map_or(0, |m| m[(offset + at) % 4]);
         }
-        // Invariant: `reserve` made room for `src.len()` bytes.
-        None => unreachable!("reserve guarantees the spare capacity"),
+        crate::utf8::incomplete_tail(&last[..n])
     };
-    // SAFETY: `xor_into` wrote the first `skip` bytes of `spare_capacity_mut()[..src.len()]`
-    // and `fused` all the others (it writes every byte of `body`, see below), which `reserve`
-    // made available, so the first `start + src.len()` bytes of the buffer are initialised
-    // and within its capacity.
-    unsafe { dst.set_len(start + src.len()) };
-    if valid {
+    if simd == Simd::None || len < skip + tail + 64 {
+        return match io.xor(key(0)) {
+            (_, 0x00..=0x7f) => Checked::Ascii,
+            _ => Checked::Nothing,
+        };
+    }
+    let (head, body) = io.split_at(skip);
+    head.xor(key(0));
+    if fused(body, key(skip), tail, simd) {
         Checked::Utf8 { skip, tail }
     } else {
         Checked::Nothing
     }
 }
 
-/// Writes `dst[i] = src[i] ^ key byte (i % 4)` for every `i` (`dst.len() == src.len()`,
-/// `src.len() >= tail`) and returns whether `dst[..dst.len() - tail]` is valid UTF-8: whole
-/// 64-byte blocks by the `simd` pass (which the caller detected), the rest by `xor_into`.
-fn fused(dst: &mut [MaybeUninit<u8>], src: &[u8], key: u32, tail: usize, simd: Simd) -> bool {
-    assert!(dst.len() == src.len() && src.len() >= tail);
-    let len = src.len() - tail;
-    // Blocks start where `dst` is 64-byte aligned, so that no store splits a cache line; the
-    // bytes before are a block of their own.
-    let h = dst.as_ptr().align_offset(64).min(len);
+/// Unmasks every byte of `io` with `key` repeated and returns whether the bytes but the last
+/// `tail` are valid UTF-8: whole 64-byte blocks by the `simd` road (which the caller
+/// detected), the bytes before and after them by safe code.
+fn fused(io: Io<'_>, key: u32, tail: usize, simd: Simd) -> bool {
+    let len = io.len() - tail;
+    // Blocks start where the destination is 64-byte aligned, so that no store splits a cache
+    // line; the bytes before are a block of their own.
+    let h = io.dst_ptr().align_offset(64).min(len);
     let done = h + (len - h) / 64 * 64;
-    let (head, dst) = dst.split_at_mut(h);
-    let (body, rest) = dst.split_at_mut(done - h);
+    let (head, io) = io.split_at(h);
+    let (body, rest) = io.split_at(done - h);
     // (Outside the `target_feature` functions on purpose: auto-vectorised there at 512 bits,
     // this loop ran 10 times slower.)
-    xor_into(head, &src[..h], key);
+    let (head, _) = head.xor(key);
     let key = key.rotate_right(8 * (h % 4) as u32);
     // A multiple of 4 bytes on from `h`: no further rotation.
-    xor_into(rest, &src[done..], key);
-    // SAFETY: `xor_into` wrote every byte of `head` and of `rest` (it writes `dst[i]` for
-    // every `i`).
-    let (head, rest) = unsafe {
-        (
-            std::slice::from_raw_parts(head.as_ptr().cast::<u8>(), head.len()),
-            std::slice::from_raw_parts(rest.as_ptr().cast::<u8>(), rest.len()),
-        )
-    };
+    let (rest, _) = rest.xor(key);
     let rest = &rest[..rest.len() - tail];
-    let src = &src[h..done];
+    let (s, d, n) = body.raw();
     match simd {
-        // SAFETY: the only precondition of these functions beyond their arguments' types is
-        // the CPU feature they are named for, which `simd_available` detected.
+        // SAFETY: `s` and `d` come from `body`, which `head` and `rest` do not overlap: `s` is
+        // readable and `d` writable for `n` bytes, a multiple of 64 (`done - h`), and they
+        // are equal (in place) or do not overlap (`Io::Copy` holds a `&mut` and a `&`). The
+        // remaining precondition is the CPU feature each function is named for, which
+        // `simd_available` detected.
         #[cfg(target_arch = "x86_64")]
-        Simd::Avx2 => unsafe { avx2::fused(head, body, src, key, rest) },
+        Simd::Avx2 => unsafe { avx2::fused(head, s, d, n, key, rest) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Simd::Avx512 => unsafe { avx512::fused(head, body, src, key, rest) },
-        _ => unreachable!("the fused pass is only taken where the CPU has it"),
+        Simd::Avx512 => unsafe { avx512::fused(head, s, d, n, key, rest) },
+        _ => {
+            let _ = (head, s, d, n, rest);
+            unreachable!("the fused pass is only taken where the CPU has it")
+        }
     }
 }
 
@@ -219,31 +314,32 @@ fn padded_left(bytes: &[u8]) -> [u8; 64] {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
+    use simdutf8::basic::imp::ChunkedUtf8Validator;
+    use simdutf8::basic::imp::x86::avx2::ChunkedUtf8ValidatorImp;
     use std::arch::x86_64::{
         __m256i, _mm256_loadu_si256, _mm256_set1_epi32, _mm256_storeu_si256, _mm256_xor_si256,
     };
-    use std::mem::MaybeUninit;
 
-    use simdutf8::basic::imp::ChunkedUtf8Validator;
-    use simdutf8::basic::imp::x86::avx2::ChunkedUtf8ValidatorImp;
-
-    /// XORs `src` into `dst` (same length, a multiple of 64) with `key` repeated, 64 bytes at
-    /// a time: two 32-byte XORs, stored, then handed to simdutf8's AVX2 validator while in L1.
-    /// Returns whether `head`, then `dst`, then `rest` is valid UTF-8 (`head` at most 64
-    /// bytes).
+    /// Writes the `n` bytes at `s` (a multiple of 64) XORed with `key` repeated to `d`, 64
+    /// bytes at a time: two 32-byte XORs, stored, then handed to simdutf8's AVX2 validator
+    /// while in L1. Returns whether `head` (at most 64 bytes), then those `n` bytes, then
+    /// `rest` is valid UTF-8.
     ///
     /// # Safety
     ///
-    /// The CPU must have AVX2.
+    /// `s` must be valid for reads and `d` for writes of `n` bytes, not overlapping `head`
+    /// or `rest`; `s` and `d` are equal or their `n` bytes do not overlap. The CPU must have
+    /// AVX2.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn fused(
         head: &[u8],
-        dst: &mut [MaybeUninit<u8>],
-        src: &[u8],
+        s: *const u8,
+        d: *mut u8,
+        n: usize,
         key: u32,
         rest: &[u8],
     ) -> bool {
-        assert!(dst.len() == src.len() && src.len().is_multiple_of(64));
+        assert!(n.is_multiple_of(64));
         // SAFETY: the CPU has AVX2 (this function's precondition), which is the precondition
         // of `ChunkedUtf8ValidatorImp`'s methods, here and below.
         let mut validator = unsafe { ChunkedUtf8ValidatorImp::new() };
@@ -252,11 +348,11 @@ mod avx2 {
             unsafe { validator.update_from_chunks(&super::padded_left(head)) };
         }
         let k = _mm256_set1_epi32(key as i32);
-        let (s, d) = (src.as_ptr(), dst.as_mut_ptr().cast::<u8>());
-        for b in 0..src.len() / 64 {
-            // SAFETY: block `b` covers bytes `64 * b .. 64 * b + 64`, within `src` and `dst`;
-            // loads and stores are unaligned; `src` and `dst` do not overlap (`dst` is a
-            // `&mut`). After the two stores the block's 64 bytes are initialised, and they are
+        for b in 0..n / 64 {
+            // SAFETY: block `b` covers bytes `64 * b .. 64 * b + 64`, within the `n` bytes `s`
+            // may be read and `d` written at; loads and stores are unaligned; `s` and `d` are
+            // equal or do not overlap, so the stores change no byte still to be loaded.
+            // After the two stores the block's 64 bytes at `d` are initialised, and they are
             // read as a `&[u8]` while nothing writes them.
             unsafe {
                 let (s, d) = (s.add(64 * b), d.add(64 * b));
@@ -293,7 +389,6 @@ mod avx512 {
         _mm512_srli_epi16, _mm512_storeu_si512, _mm512_subs_epu8, _mm512_test_epi8_mask,
         _mm512_xor_si512,
     };
-    use std::mem::MaybeUninit;
 
     // The error bits of the tables: which invalid two-byte pattern a pair may show.
     /// A lead byte (or `11______`) not followed by a continuation byte.
@@ -480,22 +575,25 @@ mod avx512 {
         }
     }
 
-    /// XORs `src` into `dst` (same length, a multiple of 64) with `key` repeated, 64 bytes a
-    /// step, validating each block from the register it was XORed in. Returns whether `head`
-    /// (at most 64 bytes), then `dst`, then `rest` is valid UTF-8.
+    /// Writes the `n` bytes at `s` (a multiple of 64) XORed with `key` repeated to `d`, 64
+    /// bytes a step, validating each block from the register it was XORed in. Returns whether
+    /// `head` (at most 64 bytes), then those `n` bytes, then `rest` is valid UTF-8.
     ///
     /// # Safety
     ///
-    /// The CPU must have AVX-512 F and BW.
+    /// `s` must be valid for reads and `d` for writes of `n` bytes, not overlapping `head`
+    /// or `rest`; `s` and `d` are equal or their `n` bytes do not overlap. The CPU must have
+    /// AVX-512 F and BW.
     #[target_feature(enable = "avx512f,avx512bw")]
     pub(super) unsafe fn fused(
         head: &[u8],
-        dst: &mut [MaybeUninit<u8>],
-        src: &[u8],
+        s: *const u8,
+        d: *mut u8,
+        n: usize,
         key: u32,
         rest: &[u8],
     ) -> bool {
-        assert!(dst.len() == src.len() && src.len().is_multiple_of(64));
+        assert!(n.is_multiple_of(64));
         let mut v = Validator::new();
         if !head.is_empty() {
             let block = super::padded_left(head);
@@ -503,10 +601,10 @@ mod avx512 {
             v.block(unsafe { _mm512_loadu_si512(block.as_ptr().cast()) });
         }
         let k = _mm512_set1_epi32(key as i32);
-        let (s, d) = (src.as_ptr(), dst.as_mut_ptr().cast::<u8>());
-        for b in 0..src.len() / 64 {
-            // SAFETY: block `b` covers bytes `64 * b .. 64 * b + 64`, within `src` and `dst`;
-            // the load and store are unaligned.
+        for b in 0..n / 64 {
+            // SAFETY: block `b` covers bytes `64 * b .. 64 * b + 64`, within the `n` bytes `s`
+            // may be read and `d` written at; the load and store are unaligned; `s` and `d`
+            // are equal or do not overlap, so the store changes no byte still to be loaded.
             let x = unsafe {
                 let x = _mm512_xor_si512(_mm512_loadu_si512(s.add(64 * b).cast()), k);
                 _mm512_storeu_si512(d.add(64 * b).cast(), x);
@@ -586,6 +684,12 @@ mod tests {
         let mut dst = BytesMut::from(&b"xy"[..]);
         let checked = extend_text(&mut dst, &masked, Some(mask), offset, skip, simd);
         assert_eq!(&dst[2..], plain);
+        // In place, from a different distance to a cache line: the same bytes, the same word.
+        let mut buf = vec![0u8; 7];
+        buf.extend_from_slice(&masked);
+        let in_place = text_pass(Io::InPlace(&mut buf[7..]), Some(mask), offset, skip, simd);
+        assert_eq!(&buf[7..], plain);
+        assert_eq!(in_place, checked);
         match checked {
             Checked::Nothing => {}
             Checked::Ascii => assert!(plain.is_ascii()),
@@ -677,6 +781,7 @@ mod tests {
         // Written at a different distance from a 64-byte boundary each time, so that the
         // head block before the aligned ones takes every length.
         let mut dst = [MaybeUninit::uninit(); 150 + 64];
+        let mut in_place = [0u8; 150 + 64];
         let mut n = 0usize;
         let mut check = |seq: &[u8], at: usize| {
             buf.fill(b'a');
@@ -684,9 +789,20 @@ mod tests {
             let want = std::str::from_utf8(&buf).is_ok();
             n += 1;
             let o = n * 13 % 64;
+            let p = n * 29 % 64;
             for &road in &fused_roads {
-                let got = fused(&mut dst[o..o + 150], &buf, 0, 0, road);
-                assert_eq!(got, want, "{seq:x?} at {at} {road:?} {o}");
+                let io = Io::Copy {
+                    dst: &mut dst[o..o + 150],
+                    src: &buf,
+                };
+                assert_eq!(fused(io, 0, 0, road), want, "{seq:x?} at {at} {road:?} {o}");
+                in_place[p..p + 150].copy_from_slice(&buf);
+                let io = Io::InPlace(&mut in_place[p..p + 150]);
+                assert_eq!(
+                    fused(io, 0, 0, road),
+                    want,
+                    "{seq:x?} at {at} {road:?} in place {p}"
+                );
             }
         };
         for a in 0..=255u8 {

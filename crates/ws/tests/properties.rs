@@ -206,6 +206,21 @@ fn client_stream() -> impl Strategy<Value = Vec<u8>> {
             .prop_map(|(b0, p)| client_frame(b0, &p)),
         4 => (prop_oneof![Just(0x81u8), Just(0x01), Just(0x80), Just(0x00)], "\\PC{0,30}")
             .prop_map(|(b0, s)| client_frame(b0, s.as_bytes())),
+        // Longer text, sometimes with one byte changed: the fused unmask-and-validate pass
+        // works on 64-byte blocks.
+        3 => (
+            prop_oneof![Just(0x81u8), Just(0x01), Just(0x80)],
+            "\\PC{16,120}",
+            proptest::option::of((any::<proptest::sample::Index>(), any::<u8>())),
+        )
+            .prop_map(|(b0, s, noise)| {
+                let mut p = s.into_bytes();
+                if let Some((at, b)) = noise {
+                    let at = at.index(p.len());
+                    p[at] = b;
+                }
+                client_frame(b0, &p)
+            }),
         2 => (prop_oneof![Just(0x89u8), Just(0x8a)], proptest::collection::vec(any::<u8>(), 0..20))
             .prop_map(|(b0, p)| client_frame(b0, &p)),
         1 => proptest::collection::vec(any::<u8>(), 0..20),

@@ -20,7 +20,7 @@ use crate::error::{ProtocolError, SendError};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, RSV1};
 use crate::mask::apply_mask;
 use crate::message::{DataKind, Message, TextRef, Utf8Bytes};
-use crate::unmask_copy::{Checked, extend_unmasked, extend_unmasked_text};
+use crate::unmask_copy::{Checked, extend_unmasked, extend_unmasked_text, unmask_text_in_place};
 use crate::utf8::Utf8Validator;
 use framer::{Framer, Segment};
 use timer::{Timer, TimerTable};
@@ -506,11 +506,7 @@ impl Connection {
                 self.rbuf.extend_from_slice(&data[copied..i]);
                 copied = i;
                 let start = self.rbuf.len() - len;
-                let fresh = &mut self.rbuf[start..];
-                if let Some(mask) = mask {
-                    apply_mask(fresh, mask, offset);
-                }
-                self.framer.written(fresh, Checked::Nothing);
+                unmask_payload(&mut self.framer, &mut self.rbuf[start..], mask, offset);
             }
         }
         self.rbuf.extend_from_slice(&data[copied..]);
@@ -558,11 +554,7 @@ impl Connection {
                 Segment::Payload {
                     len, mask, offset, ..
                 } => {
-                    let fresh = &mut self.rbuf[r..r + len];
-                    if let Some(mask) = mask {
-                        apply_mask(fresh, mask, offset);
-                    }
-                    self.framer.written(fresh, Checked::Nothing);
+                    unmask_payload(&mut self.framer, &mut self.rbuf[r..r + len], mask, offset);
                     if w != r {
                         self.rbuf.copy_within(r..r + len, w);
                     }
@@ -1611,6 +1603,21 @@ impl fmt::Debug for Connection {
             .field("pending_events", &self.events.len())
             .finish_non_exhaustive()
     }
+}
+
+/// Unmasks a payload piece the framer classified where it is, and tells the framer what it
+/// wrote: text is validated in the same pass where the CPU allows it.
+fn unmask_payload(framer: &mut Framer, fresh: &mut [u8], mask: Option<[u8; 4]>, offset: usize) {
+    let checked = match framer.text_skip() {
+        Some(skip) => unmask_text_in_place(fresh, mask, offset, skip),
+        None => {
+            if let Some(mask) = mask {
+                apply_mask(fresh, mask, offset);
+            }
+            Checked::Nothing
+        }
+    };
+    framer.written(fresh, checked);
 }
 
 /// Appends a payload piece the framer classified to `dst`, unmasked, and tells the framer
