@@ -4,7 +4,7 @@
 //! fails the connection with 1007 (RFC 6455 §8.1), whichever of the CPU's fused
 //! unmask-and-validate roads runs.
 //!
-//! Input: byte 0 chooses fragment and feed boundaries (its bits seed the cuts), bytes 1-4
+//! Input: byte 0 chooses fragment and feed boundaries and the way input is fed, bytes 1-4
 //! are the mask, the rest is the message.
 use std::time::Instant;
 
@@ -46,13 +46,19 @@ fuzz_target!(|data: &[u8]| {
     }
     let now = Instant::now();
     let mut conn = Connection::server(Config::default(), now);
-    // Fed whole, or in pieces of a size the shape byte picks.
-    let piece = match shape >> 2 {
+    // Fed whole, or in pieces of a size the shape byte picks; through `handle_data` (copied
+    // and unmasked in one pass) or `read_buf` + `handle_read` (unmasked in place).
+    let piece = match (shape >> 2) & 0x1f {
         0 => wire.len().max(1),
         n => usize::from(n) * 3,
     };
     for chunk in wire.chunks(piece) {
-        conn.handle_data(now, chunk);
+        if shape & 0x80 == 0 {
+            conn.handle_data(now, chunk);
+        } else {
+            conn.read_buf().extend_from_slice(chunk);
+            conn.handle_read(now);
+        }
     }
     let mut got_text = None;
     let mut failed = None;
