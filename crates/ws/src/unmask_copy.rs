@@ -34,7 +34,8 @@ use bytes::BytesMut;
 
 /// Appends `src` to `dst` XORed with `mask` (as if `src` started at byte `offset` of a
 /// masked payload; `None` copies it unchanged), and returns the OR of the bytes appended:
-/// below 0x80 when they are all ASCII.
+/// below 0x80 when they are all ASCII; pieces of [`SIMD_XOR_MIN`] bytes and more are XORed
+/// with AVX2 where the CPU has it, and answer 0xff.
 pub(crate) fn extend_unmasked(
     dst: &mut BytesMut,
     src: &[u8],
@@ -45,9 +46,15 @@ pub(crate) fn extend_unmasked(
         Some(mask) => u32::from_le_bytes(mask).rotate_right(8 * (offset % 4) as u32),
         None => 0,
     };
+    let wide = src.len() >= SIMD_XOR_MIN && wide_xor_available();
     dst.reserve(src.len());
     let start = dst.len();
     let acc = match dst.spare_capacity_mut().get_mut(..src.len()) {
+        Some(spare) if wide => {
+            xor_wide(Io::Copy { dst: spare, src }, key);
+            // Not looked at: large pieces of text take `extend_unmasked_text`.
+            0xff
+        }
         Some(spare) => xor_into(spare, src, key),
         // Invariant: `reserve` made room for `src.len()` bytes.
         None => unreachable!("reserve guarantees the spare capacity"),
@@ -58,6 +65,64 @@ pub(crate) fn extend_unmasked(
     // within its capacity.
     unsafe { dst.set_len(start + src.len()) };
     acc
+}
+
+/// Unmasks `buf` in place, as [`apply_mask`](crate::apply_mask) does, with AVX2 for pieces
+/// of [`SIMD_XOR_MIN`] bytes and more where the CPU has it.
+pub(crate) fn unmask_in_place(buf: &mut [u8], mask: [u8; 4], offset: usize) {
+    if buf.len() < SIMD_XOR_MIN || !wide_xor_available() {
+        return crate::apply_mask(buf, mask, offset);
+    }
+    let key = u32::from_le_bytes(mask).rotate_right(8 * (offset % 4) as u32);
+    xor_wide(Io::InPlace(buf), key);
+}
+
+/// The shortest piece XORed with explicit vector instructions. Compiled for the baseline
+/// x86-64 target, the safe loops get 16-byte SSE2; AVX2 XORs with stores aligned to cache
+/// lines measured faster (`ws` bench, decode, same run: a 64 KiB masked binary frame 31.6 ->
+/// 41 GB/s, 1 MiB 27 -> 30, at memcpy's rate); the CPU detection and alignment are not worth
+/// it on short pieces.
+const SIMD_XOR_MIN: usize = 1024;
+
+/// XORs every byte of `io` with `key` repeated: the bytes up to the destination's first
+/// 64-byte boundary and those after the last by safe code, the blocks between with AVX2 (the
+/// caller detected it: [`wide_xor_available`]).
+fn xor_wide(io: Io<'_>, key: u32) {
+    let len = io.len();
+    let h = io.dst_ptr().align_offset(64).min(len);
+    let done = h + (len - h) / 64 * 64;
+    let (head, io) = io.split_at(h);
+    let (body, rest) = io.split_at(done - h);
+    head.xor(key);
+    let key = key.rotate_right(8 * (h % 4) as u32);
+    rest.xor(key);
+    let (s, d, n) = body.raw();
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `s` is readable and `d` writable for `n` bytes, a multiple of 64, and they are
+    // equal (in place) or do not overlap (`Io::Copy` holds a `&mut` and a `&`); the remaining
+    // precondition, AVX2, the caller detected.
+    unsafe {
+        avx2::xor(s, d, n, key)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (s, d, n);
+        unreachable!("the vector XOR is only taken where the CPU has it")
+    }
+}
+
+/// Whether [`xor_wide`] can run: x86-64 with AVX2. (AVX-512 is not used for it: with 64-byte
+/// loads from a source not aligned to cache lines, every load splits two lines, and the
+/// fragmented-message decode ran 10% slower than with AVX2.)
+fn wide_xor_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// What [`extend_unmasked_text`] learnt of the bytes it appended.
@@ -334,6 +399,30 @@ fn padded_left(bytes: &[u8]) -> [u8; 64] {
 mod avx2 {
     use simdutf8::basic::imp::ChunkedUtf8Validator;
     use simdutf8::basic::imp::x86::avx2::ChunkedUtf8ValidatorImp;
+
+    /// Writes the `n` bytes at `s` (a multiple of 64) XORed with `key` repeated to `d`.
+    ///
+    /// # Safety
+    ///
+    /// `s` must be valid for reads and `d` for writes of `n` bytes; `s` and `d` are equal or
+    /// their `n` bytes do not overlap. The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn xor(s: *const u8, d: *mut u8, n: usize, key: u32) {
+        assert!(n.is_multiple_of(64));
+        let k = _mm256_set1_epi32(key as i32);
+        for b in 0..n / 64 {
+            // SAFETY: block `b` covers bytes `64 * b .. 64 * b + 64`, within the `n` bytes `s`
+            // may be read and `d` written at; loads and stores are unaligned; `s` and `d` are
+            // equal or do not overlap, so the stores change no byte still to be loaded.
+            unsafe {
+                let (s, d) = (s.add(64 * b), d.add(64 * b));
+                let lo = _mm256_xor_si256(_mm256_loadu_si256(s.cast::<__m256i>()), k);
+                let hi = _mm256_xor_si256(_mm256_loadu_si256(s.add(32).cast::<__m256i>()), k);
+                _mm256_storeu_si256(d.cast::<__m256i>(), lo);
+                _mm256_storeu_si256(d.add(32).cast::<__m256i>(), hi);
+            }
+        }
+    }
     use std::arch::x86_64::{
         __m256i, _mm256_loadu_si256, _mm256_set1_epi32, _mm256_storeu_si256, _mm256_xor_si256,
     };
@@ -718,6 +807,49 @@ mod tests {
             }
         }
         checked
+    }
+
+    #[test]
+    fn wide_xor_equals_apply_mask() {
+        let data: Vec<u8> = (0..5000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        let mask = [0x37, 0xfa, 0x21, 0x3d];
+        for len in [SIMD_XOR_MIN, SIMD_XOR_MIN + 1, 1100, 4099] {
+            for offset in 0..5 {
+                let mut want = data[..len].to_vec();
+                apply_mask(&mut want, mask, offset);
+                if wide_xor_available() {
+                    for at in [0, 1, 7, 63] {
+                        // Copied into a buffer at `at` bytes past its start.
+                        let mut dst = BytesMut::with_capacity(len + 128);
+                        dst.extend_from_slice(&data[..at]);
+                        let key = u32::from_le_bytes(mask).rotate_right(8 * (offset % 4) as u32);
+                        let spare = &mut dst.spare_capacity_mut()[..len];
+                        xor_wide(
+                            Io::Copy {
+                                dst: spare,
+                                src: &data[..len],
+                            },
+                            key,
+                        );
+                        // SAFETY: `xor_wide` wrote all `len` bytes (what this test checks).
+                        unsafe { dst.set_len(at + len) };
+                        assert_eq!(&dst[at..], &want[..], "{len} {offset} {at}");
+                        // In place.
+                        let mut buf = vec![0u8; at];
+                        buf.extend_from_slice(&data[..len]);
+                        xor_wide(Io::InPlace(&mut buf[at..]), key);
+                        assert_eq!(&buf[at..], &want[..], "{len} {offset} {at} in place");
+                    }
+                }
+                // Through the crate's entry points, whatever road this CPU takes.
+                let mut dst = BytesMut::new();
+                extend_unmasked(&mut dst, &data[..len], Some(mask), offset);
+                assert_eq!(&dst[..], &want[..]);
+                let mut buf = data[..len].to_vec();
+                unmask_in_place(&mut buf, mask, offset);
+                assert_eq!(buf, want);
+            }
+        }
     }
 
     /// The roads this CPU can take: the two passes always, and the fused passes it has.

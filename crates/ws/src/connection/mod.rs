@@ -20,7 +20,9 @@ use crate::error::{ProtocolError, SendError};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, RSV1};
 use crate::mask::apply_mask;
 use crate::message::{DataKind, Message, TextRef, Utf8Bytes};
-use crate::unmask_copy::{Checked, extend_unmasked, extend_unmasked_text, unmask_text_in_place};
+use crate::unmask_copy::{
+    Checked, extend_unmasked, extend_unmasked_text, unmask_in_place, unmask_text_in_place,
+};
 use crate::utf8::Utf8Validator;
 use framer::{Framer, Segment};
 use timer::{Timer, TimerTable};
@@ -1612,7 +1614,7 @@ fn unmask_payload(framer: &mut Framer, fresh: &mut [u8], mask: Option<[u8; 4]>, 
         Some(skip) => unmask_text_in_place(fresh, mask, offset, skip),
         None => {
             if let Some(mask) = mask {
-                apply_mask(fresh, mask, offset);
+                unmask_in_place(fresh, mask, offset);
             }
             Checked::Nothing
         }
