@@ -3,8 +3,9 @@
 //! Masking is a XOR with a 4-byte key repeated over the payload. It runs on every byte a
 //! client sends and a server receives, so it is written to let the compiler vectorise it:
 //! 64-byte blocks XORed with a 64-byte key pattern, then 8-byte words, then single bytes.
-//! Everything is safe code; the benchmark in `benches/` decides whether an explicit SIMD
-//! path is ever worth an `unsafe` exception.
+//! Everything here is safe code. The connection itself unmasks large payload pieces with
+//! explicit AVX2 where the CPU has it (`unmask_copy.rs`, the crate's `unsafe` exception,
+//! earned by the `ws` benchmark).
 
 /// XORs `buf` with `mask`, as if `buf` started at byte `offset` of a masked payload.
 ///
