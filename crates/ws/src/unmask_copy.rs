@@ -412,15 +412,27 @@ mod avx2 {
         let k = _mm256_set1_epi32(key as i32);
         for b in 0..n / 64 {
             // SAFETY: block `b` covers bytes `64 * b .. 64 * b + 64`, within the `n` bytes `s`
-            // may be read and `d` written at; loads and stores are unaligned; `s` and `d` are
-            // equal or do not overlap, so the stores change no byte still to be loaded.
-            unsafe {
-                let (s, d) = (s.add(64 * b), d.add(64 * b));
-                let lo = _mm256_xor_si256(_mm256_loadu_si256(s.cast::<__m256i>()), k);
-                let hi = _mm256_xor_si256(_mm256_loadu_si256(s.add(32).cast::<__m256i>()), k);
-                _mm256_storeu_si256(d.cast::<__m256i>(), lo);
-                _mm256_storeu_si256(d.add(32).cast::<__m256i>(), hi);
-            }
+            // may be read and `d` written at; `s` and `d` are equal or do not overlap; AVX2.
+            unsafe { xor_block(s.add(64 * b), d.add(64 * b), k) };
+        }
+    }
+
+    /// Writes the 64 bytes at `s` XORed with `k` to `d`: two 32-byte unaligned loads, XORs
+    /// and stores.
+    ///
+    /// # Safety
+    ///
+    /// `s` must be valid for reads and `d` for writes of 64 bytes, equal or not overlapping
+    /// (so the stores change no byte still to be loaded). The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn xor_block(s: *const u8, d: *mut u8, k: __m256i) {
+        // SAFETY: the caller's precondition: 64 readable bytes at `s`, 64 writable at `d`.
+        unsafe {
+            let lo = _mm256_xor_si256(_mm256_loadu_si256(s.cast::<__m256i>()), k);
+            let hi = _mm256_xor_si256(_mm256_loadu_si256(s.add(32).cast::<__m256i>()), k);
+            _mm256_storeu_si256(d.cast::<__m256i>(), lo);
+            _mm256_storeu_si256(d.add(32).cast::<__m256i>(), hi);
         }
     }
     use std::arch::x86_64::{
@@ -457,16 +469,12 @@ mod avx2 {
         let k = _mm256_set1_epi32(key as i32);
         for b in 0..n / 64 {
             // SAFETY: block `b` covers bytes `64 * b .. 64 * b + 64`, within the `n` bytes `s`
-            // may be read and `d` written at; loads and stores are unaligned; `s` and `d` are
-            // equal or do not overlap, so the stores change no byte still to be loaded.
-            // After the two stores the block's 64 bytes at `d` are initialised, and they are
-            // read as a `&[u8]` while nothing writes them.
+            // may be read and `d` written at; `s` and `d` are equal or do not overlap; AVX2.
+            // After `xor_block` the block's 64 bytes at `d` are initialised, and they are read
+            // as a `&[u8]` while nothing writes them.
             unsafe {
-                let (s, d) = (s.add(64 * b), d.add(64 * b));
-                let lo = _mm256_xor_si256(_mm256_loadu_si256(s.cast::<__m256i>()), k);
-                let hi = _mm256_xor_si256(_mm256_loadu_si256(s.add(32).cast::<__m256i>()), k);
-                _mm256_storeu_si256(d.cast::<__m256i>(), lo);
-                _mm256_storeu_si256(d.add(32).cast::<__m256i>(), hi);
+                let d = d.add(64 * b);
+                xor_block(s.add(64 * b), d, k);
                 validator.update_from_chunks(std::slice::from_raw_parts(d, 64));
             }
         }
