@@ -1,27 +1,33 @@
-//! Copying a masked payload into a receive buffer and unmasking it in the same pass: the
-//! crate's one `unsafe` exception (STYLE.md: a benchmark, not a hunch, earns it).
+//! Unmasking payloads as they are copied into (or sit in) the receive buffer, and validating
+//! text in the same pass: the crate's one `unsafe` module (STYLE.md: a benchmark, not a
+//! hunch, earns it). Three kinds of `unsafe`, each measured with the `ws` bench (`cargo bench
+//! -p sockeye-benches --bench ws`, interleaved table; ratios to the fastest peer,
+//! fastwebsockets, and to memcpy, on the decode cases; figures in docs/benchmarks.md):
 //!
-//! Decoding a large frame is memory-bound. Copying the input into the buffer and then
-//! unmasking it there reads and writes every byte twice; writing the unmasked bytes straight
-//! into the buffer's spare capacity does it once. Spare capacity is uninitialised, so the
-//! bytes are written through `MaybeUninit` (safe) and the buffer's length is then set over
-//! them with `BytesMut::set_len`, the one `unsafe` call here. Measured with the `ws` bench
-//! (`cargo bench -p sockeye-benches --bench ws`, interleaved table; ratios to the fastest
-//! peer, fastwebsockets, and to memcpy, on the decode cases):
+//! 1. **`BytesMut::set_len` over spare capacity written through `MaybeUninit`.** Decoding a
+//!    large frame is memory-bound. Copying the input into the buffer and then unmasking it
+//!    there reads and writes every byte twice; writing the unmasked bytes straight into the
+//!    buffer's spare capacity does it once:
 //!
-//! | | 64 KiB binary | 1 MiB binary | 1 MiB in 64 fragments |
-//! |---|---|---|---|
-//! | copy, then unmask in place (before) | 1.00× | 0.98×, 0.52× memcpy | 1.10× |
-//! | safe: XOR into a 4 KiB stack block, then `extend_from_slice` | 1.25× | 1.09×, 0.59× memcpy | 1.67× |
-//! | this module: XOR straight into spare capacity | 1.71× | 1.51×, 0.80× memcpy | 3.21× |
+//!    | | 64 KiB binary | 1 MiB binary | 1 MiB in 64 fragments |
+//!    |---|---|---|---|
+//!    | copy, then unmask in place (before) | 1.00× | 0.98×, 0.52× memcpy | 1.10× |
+//!    | safe: XOR into a 4 KiB stack block, then `extend_from_slice` | 1.25× | 1.09×, 0.59× memcpy | 1.67× |
+//!    | XOR straight into spare capacity | 1.71× | 1.51×, 0.80× memcpy | 3.21× |
 //!
-//! The safe variant writes every byte twice (once in L1); zero-filling the spare capacity
-//! first and XOR-copying over it measured slower still (0.4× memcpy, docs/benchmarks.md).
+//!    The safe variant writes every byte twice (once in L1); zero-filling the spare capacity
+//!    first and XOR-copying over it measured slower still (0.4× memcpy).
+//! 2. **AVX2 intrinsics for pieces of 1 KiB and more** ([`SIMD_XOR_MIN`]), behind runtime
+//!    detection: the safe loops get 16-byte SSE2 on the baseline target.
+//! 3. **Text validated in the unmasking pass** ([`extend_unmasked_text`],
+//!    [`unmask_text_in_place`]): each 64-byte block is validated from the register it was
+//!    XORed in (AVX-512: [`avx512`], our port of the lookup validator simdutf8 has only up to
+//!    AVX2) or from L1 (AVX2: simdutf8's block validator, `unsafe` because it needs that
+//!    CPU). Validating afterwards reads every byte again: mixed UTF-8 went 1.08× → 1.43×
+//!    (AVX2) → 1.87× (AVX-512).
 //!
-//! The unmask also ORs the bytes it writes together, so a text payload that is all ASCII
-//! needs no UTF-8 validation pass afterwards; text that is not is validated in the same pass
-//! where the CPU allows ([`extend_unmasked_text`]: explicit AVX2 intrinsics and simdutf8's
-//! block validator, both `unsafe` because they need that CPU).
+//! The safe unmask also ORs the bytes it writes together, so a short text payload that is
+//! all ASCII needs no UTF-8 validation pass afterwards.
 
 // The workspace forbids `unsafe`; sockeye-ws denies it (crates/ws/Cargo.toml) and allows it in
 // this module only.
@@ -52,17 +58,18 @@ pub(crate) fn extend_unmasked(
     let acc = match dst.spare_capacity_mut().get_mut(..src.len()) {
         Some(spare) if wide => {
             xor_wide(Io::Copy { dst: spare, src }, key);
-            // Not looked at: large pieces of text take `extend_unmasked_text`.
+            // Not looked at: the caller validates (large pieces of text mostly take
+            // `extend_unmasked_text`).
             0xff
         }
         Some(spare) => xor_into(spare, src, key),
         // Invariant: `reserve` made room for `src.len()` bytes.
         None => unreachable!("reserve guarantees the spare capacity"),
     };
-    // SAFETY: `xor_into` wrote all `src.len()` bytes of `spare_capacity_mut()[..src.len()]`
-    // (it writes `dst[i]` for every `i < src.len()`, see below), which `reserve` made
-    // available, so the first `start + src.len()` bytes of the buffer are initialised and
-    // within its capacity.
+    // SAFETY: `xor_wide` or `xor_into` wrote all `src.len()` bytes of
+    // `spare_capacity_mut()[..src.len()]` (each writes every byte of its destination, see
+    // them), which `reserve` made available, so the first `start + src.len()` bytes of the
+    // buffer are initialised and within its capacity.
     unsafe { dst.set_len(start + src.len()) };
     acc
 }

@@ -13,7 +13,6 @@
 //!
 //! [`poll_event`]: super::Connection::poll_event
 //! [`handle_data`]: super::Connection::handle_data
-//! [`extend_unmasked_text`]: crate::unmask_copy::extend_unmasked_text
 
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, RSV1};
 use crate::unmask_copy::Checked;
@@ -223,7 +222,7 @@ impl Framer {
 
     /// For the payload of the last [`Segment::Payload`], when it is text still to validate:
     /// how many bytes at its start end a character cut off before it (see
-    /// [`extend_unmasked_text`]).
+    /// [`extend_unmasked_text`](crate::unmask_copy::extend_unmasked_text)).
     pub(super) fn text_skip(&self) -> Option<usize> {
         (self.text && self.invalid_utf8.is_none()).then(|| self.utf8.pending())
     }
