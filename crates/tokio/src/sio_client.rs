@@ -17,7 +17,7 @@ use sockeye_engineio::client::{
     ClientTransmit as EngineTransmit,
 };
 use sockeye_engineio::server::RequestMethod;
-use sockeye_engineio::{Data, Protocol, RequestId, SocketId, Str, Transports};
+use sockeye_engineio::{ConfigError, Data, Protocol, RequestId, SocketId, Str, Transports};
 use sockeye_socketio::Packet;
 use sockeye_socketio::client::{
     Client as SioClient, ClientConfig as SioConfig, ClientDisconnectReason, ClientEvent,
@@ -127,7 +127,29 @@ impl ClientBuilder {
 
     /// Starts the client (inside a tokio runtime). Register handlers on
     /// [`Client::socket`] right away: events are delivered once the first connection opens.
-    pub fn connect(mut self) -> Client {
+    ///
+    /// # Panics
+    ///
+    /// The options are invalid (see [`try_connect`](Self::try_connect)).
+    pub fn connect(self) -> Client {
+        self.try_connect()
+            .unwrap_or_else(|e| panic!("invalid Socket.IO client options: {e}"))
+    }
+
+    /// Starts the client as [`connect`](Self::connect) does, refusing invalid options.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::NoTransport`] when [`transports`](Self::transports) enables neither
+    /// polling nor WebSocket.
+    pub fn try_connect(mut self) -> Result<Client, ConfigError> {
+        let engine = EngineConfig::builder()
+            .protocol(match self.protocol {
+                ProtocolVersion::V4 => Protocol::V3,
+                ProtocolVersion::V5 => Protocol::V4,
+            })
+            .transports(self.transports)
+            .build()?;
         if self.namespaces.is_empty() {
             self.namespaces.push(("/".into(), None));
         }
@@ -161,6 +183,7 @@ impl ClientBuilder {
         let driver = Driver {
             pool,
             builder: self,
+            engine,
             client: client.clone(),
             sio,
             eio: None,
@@ -169,7 +192,7 @@ impl ClientBuilder {
             sinks: HashMap::new(),
         };
         tokio::spawn(driver.run(rx));
-        client
+        Ok(client)
     }
 }
 
@@ -458,6 +481,8 @@ enum WsInput {
 struct Driver {
     builder: ClientBuilder,
     pool: Pool,
+    /// The Engine.IO options, checked by `try_connect`.
+    engine: EngineConfig,
     client: Client,
     sio: SioClient,
     eio: Option<EngineClient>,
@@ -475,21 +500,10 @@ impl Driver {
         }
     }
 
-    fn engine_config(&self) -> EngineConfig {
-        EngineConfig::builder()
-            .protocol(match self.builder.protocol {
-                ProtocolVersion::V4 => Protocol::V3,
-                ProtocolVersion::V5 => Protocol::V4,
-            })
-            .transports(self.builder.transports)
-            .build()
-            .unwrap_or_default()
-    }
-
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let (done_tx, mut done) = mpsc::unbounded_channel::<Done>();
         let (ws_tx, mut ws_rx) = mpsc::channel::<WsInput>(256);
-        self.eio = Some(EngineClient::new(self.engine_config(), Instant::now()));
+        self.eio = Some(EngineClient::new(self.engine.clone(), Instant::now()));
         let mut closing = false;
         loop {
             self.drain(&done_tx, &ws_tx).await;
@@ -659,7 +673,7 @@ impl Driver {
                     } => {
                         let url = self.url(&query, false);
                         let tx = done_tx.clone();
-                        let limit = self.engine_config().max_payload();
+                        let limit = self.engine.max_payload();
                         let pool = self.pool.clone();
                         let method = match method {
                             RequestMethod::Post => http::Method::POST,
@@ -747,7 +761,7 @@ impl Driver {
                         }
                     }
                     ClientTransmit::Open => {
-                        self.eio = Some(EngineClient::new(self.engine_config(), now));
+                        self.eio = Some(EngineClient::new(self.engine.clone(), now));
                     }
                     ClientTransmit::Close => {
                         if let Some(eio) = &mut self.eio {

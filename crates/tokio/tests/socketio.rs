@@ -377,3 +377,23 @@ async fn handlers_run_in_a_span_naming_the_socket_and_no_payload_is_logged() {
     assert!(!out.contains("hunter2"), "a payload was logged:\n{out}");
     assert!(!out.contains("sid= "), "an empty session id:\n{out}");
 }
+
+/// A client with neither transport is refused when it starts, not silently given both.
+#[test]
+fn client_without_a_transport_is_refused() {
+    let none = Transports {
+        polling: false,
+        websocket: false,
+    };
+    let err = Client::builder("http://127.0.0.1:1")
+        .transports(none)
+        .try_connect()
+        .expect_err("no transport");
+    assert_eq!(err, sockeye_tokio::socketio::ConfigError::NoTransport);
+    let panicked = std::panic::catch_unwind(|| {
+        Client::builder("http://127.0.0.1:1")
+            .transports(none)
+            .connect()
+    });
+    assert!(panicked.is_err());
+}
