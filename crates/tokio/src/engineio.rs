@@ -197,7 +197,8 @@ impl EngineIo {
                 .max_message_size(config.max_http_buffer_size())
                 .max_frame_size(config.max_http_buffer_size())
                 .build()
-                .unwrap_or_default(),
+                // The one limit set here is never zero: `ServerConfig` refuses that.
+                .expect("max_http_buffer_size is greater than zero"),
             ..ws_options
         };
         let shared = Shared {
