@@ -23,13 +23,13 @@ use sockeye_socketio::client::{
     Client as SioClient, ClientConfig as SioConfig, ClientDisconnectReason, ClientEvent,
     ClientTransmit, Reconnection,
 };
-use sockeye_socketio::server::{IdSource, ProtocolVersion};
+use sockeye_socketio::server::ProtocolVersion;
 use sockeye_ws::Message as WsMessage;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::polling::{Pool, RequestError};
-use crate::socketio::EmitError;
+use crate::socketio::{EmitError, OsRandom};
 use crate::ws::{MaybeTlsStream, WebSocketStream};
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -193,17 +193,6 @@ impl ClientBuilder {
         };
         tokio::spawn(driver.run(rx));
         Ok(client)
-    }
-}
-
-#[derive(Debug)]
-struct OsRandom;
-
-impl IdSource for OsRandom {
-    fn next_id(&mut self) -> [u8; 15] {
-        let mut b = [0u8; 15];
-        getrandom::fill(&mut b).expect("the OS random number generator failed");
-        b
     }
 }
 

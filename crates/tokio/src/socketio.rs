@@ -239,8 +239,9 @@ impl SocketIoBuilder {
     }
 }
 
+/// Ids (Socket.IO socket ids, the client's too) from the operating system's random source.
 #[derive(Debug)]
-struct OsRandom;
+pub(crate) struct OsRandom;
 
 impl IdSource for OsRandom {
     fn next_id(&mut self) -> [u8; 15] {
