@@ -73,12 +73,16 @@ use std::io::{self, IoSlice, Read, Write};
 use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput};
 use sockeye_ws::frame::{FrameHeader, OpCode};
 use sockeye_ws::{Config, Connection, Event, EventRef, Message, Transmit};
+
+#[path = "harness/mod.rs"]
+mod harness;
+use harness::{BATCH, Column, Run, fmt_rate, interleave};
 
 // ----- cases -----
 
@@ -551,9 +555,8 @@ fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// One measured operation: a case run by one implementation. Returns messages handed out
-/// (decode) or bytes produced (encode).
-type Run<'a> = Box<dyn FnMut() -> usize + 'a>;
+// A measured operation (`harness::Run`) is a case run by one implementation; it returns
+// messages handed out (decode) or bytes produced (encode).
 
 /// Builds `name`'s run of `case`; decoders hand payloads to `payloads`, encoders write to
 /// `wire`.
@@ -904,48 +907,21 @@ fn criterion_benches(c: &mut Criterion, cases: &[Case]) {
 const PASSES: usize = 3;
 /// Rounds per case in each pass; each round times one batch of every implementation.
 const ROUNDS: usize = 15;
-/// Target duration of one batch.
-const BATCH: Duration = Duration::from_millis(4);
-
-struct Column<'a> {
-    name: &'static str,
-    run: Run<'a>,
-    iters: usize,
-    /// Fastest batch so far, in seconds per iteration.
-    best: f64,
-}
-
 fn ratio_table(cases: &[Case]) {
     let mut rows: Vec<Vec<Column<'_>>> = cases
         .iter()
         .map(|case| {
             case.implementations()
                 .map(|name| {
-                    let mut run = runner(case, name, Payloads::default(), Wire::default());
-                    let iters = calibrate(&mut run);
-                    Column {
+                    Column::new(
                         name,
-                        run,
-                        iters,
-                        best: f64::INFINITY,
-                    }
+                        runner(case, name, Payloads::default(), Wire::default()),
+                    )
                 })
                 .collect()
         })
         .collect();
-    for _ in 0..PASSES {
-        for columns in &mut rows {
-            for round in 0..ROUNDS {
-                // Rotate which implementation goes first, so drift in load spreads evenly.
-                let k = columns.len();
-                for i in 0..k {
-                    let col = &mut columns[(round + i) % k];
-                    let secs = time(&mut col.run, col.iters);
-                    col.best = col.best.min(secs / col.iters as f64);
-                }
-            }
-        }
-    }
+    interleave(&mut rows, PASSES, ROUNDS);
     print_table(cases, &rows);
 }
 
@@ -1010,16 +986,6 @@ fn print_table(cases: &[Case], rows: &[Vec<Column<'_>>]) {
     println!();
 }
 
-fn fmt_rate(r: f64) -> String {
-    if r >= 100.0 {
-        format!("{r:.0}")
-    } else if r >= 10.0 {
-        format!("{r:.1}")
-    } else {
-        format!("{r:.2}")
-    }
-}
-
 /// "met" or "MISSED", per (measured, wanted, against) triple.
 fn verdict(checks: &[(f64, f64, &str)]) -> String {
     checks
@@ -1032,53 +998,13 @@ fn verdict(checks: &[(f64, f64, &str)]) -> String {
         .join("; ")
 }
 
-/// Iterations of `run` that take about one batch.
-fn calibrate(run: &mut Run<'_>) -> usize {
-    let mut iters = 1;
-    loop {
-        let secs = time(run, iters);
-        if secs >= BATCH.as_secs_f64() / 4.0 {
-            return ((iters as f64) * BATCH.as_secs_f64() / secs).ceil() as usize;
-        }
-        iters *= 4;
-    }
-}
-
-/// Seconds taken by `iters` calls of `run`.
-fn time(run: &mut Run<'_>, iters: usize) -> f64 {
-    let start = Instant::now();
-    for _ in 0..iters {
-        black_box(run());
-    }
-    start.elapsed().as_secs_f64()
-}
-
 fn main() {
-    // `SOCKEYE_BENCH_CASES=16,128` keeps only the cases whose name contains one of the
-    // comma-separated words (for quick profiling loops; the recorded table uses all cases).
-    let filter = std::env::var("SOCKEYE_BENCH_CASES").ok();
-    let cases: Vec<Case> = cases()
-        .into_iter()
-        .filter(|c| {
-            filter
-                .as_deref()
-                .is_none_or(|f| f.split(",").any(|w| c.id.contains(w)))
-        })
-        .collect();
+    let cases = harness::selected(cases(), |c| c.id);
     for case in &cases {
         check(case);
     }
-    let mut criterion = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(20)
-        .configure_from_args();
-    criterion_benches(&mut criterion, &cases);
-    criterion.final_summary();
-    // `cargo test --benches` runs each benchmark once as a smoke test, and `--profile-time`
-    // is for profilers; no table then.
-    let quick = std::env::args().any(|a| a == "--test" || a == "--list" || a == "--profile-time");
-    if !quick {
-        ratio_table(&cases);
-    }
+    harness::run(
+        |criterion| criterion_benches(criterion, &cases),
+        || ratio_table(&cases),
+    );
 }
