@@ -70,7 +70,6 @@
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::hint::black_box;
 use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
@@ -83,7 +82,7 @@ use sockeye_engineio::{Data, Packet, PacketType, PayloadFormat, Protocol, Str};
 
 #[path = "harness/mod.rs"]
 mod harness;
-use harness::{BATCH, Column, Run, fmt_rate, interleave};
+use harness::{BATCH, Column, Run, Sink, binary, fmt_rate, interleave};
 
 // ----- cases -----
 
@@ -257,38 +256,10 @@ fn text(len: usize, words: &str) -> Vec<u8> {
     words.bytes().cycle().take(len).collect()
 }
 
-/// xorshift64*: deterministic filler, so every run sees the same bytes.
-fn binary(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 56) as u8
-        })
-        .collect()
-}
-
 // ----- plumbing shared by the implementations -----
 
-/// Where decoded data and encoded bytes go: `black_box` while measuring, a copy while
-/// checking. The branch is the same for every implementation.
-#[derive(Clone, Default)]
-struct Sink {
-    keep: Option<Rc<RefCell<Vec<Vec<u8>>>>>,
-}
-
+// Per-implementation outputs into the shared `Sink`.
 impl Sink {
-    fn put(&mut self, bytes: &[u8]) {
-        match &self.keep {
-            Some(kept) => kept.borrow_mut().push(bytes.to_vec()),
-            None => {
-                black_box(bytes);
-            }
-        }
-    }
-
     /// Our decoded packet's data; it must be a message.
     fn put_ours(&mut self, packet: &Packet) {
         assert!(packet.kind == PacketType::Message, "a message packet");
@@ -498,9 +469,7 @@ fn check(case: &Case) {
     let expected = case.expected();
     for name in case.implementations() {
         let kept = Rc::<RefCell<Vec<Vec<u8>>>>::default();
-        let sink = Sink {
-            keep: Some(kept.clone()),
-        };
+        let sink = Sink::keeping(&kept);
         let mut run = runner(case, name, sink);
         for round in 0..2 {
             let n = run();

@@ -82,7 +82,7 @@ use sockeye_ws::{Config, Connection, Event, EventRef, Message, Transmit};
 
 #[path = "harness/mod.rs"]
 mod harness;
-use harness::{BATCH, Column, Run, fmt_rate, interleave};
+use harness::{BATCH, Column, Rng, Run, Sink, binary, fmt_rate, interleave};
 
 // ----- cases -----
 
@@ -302,31 +302,10 @@ fn cases() -> Vec<Case> {
 
 // ----- inputs -----
 
-/// xorshift64*: deterministic filler, so every run sees the same bytes.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
 /// Printable ASCII.
 fn ascii(len: usize, seed: u64) -> Vec<u8> {
     let mut rng = Rng::new(seed + 100);
     (0..len).map(|_| b' ' + (rng.next() % 95) as u8).collect()
-}
-
-fn binary(len: usize, seed: u64) -> Vec<u8> {
-    let mut rng = Rng::new(seed + 200);
-    (0..len).map(|_| rng.next() as u8).collect()
 }
 
 /// Exactly `len` bytes of UTF-8 mixing 1-, 2-, 3- and 4-byte characters.
@@ -411,23 +390,8 @@ fn server_frames(kind: Kind, messages: &[Vec<u8>]) -> Vec<u8> {
 
 // ----- plumbing shared by the implementations -----
 
-/// Where decoded payloads go: `black_box` while measuring, a copy while checking. The
-/// branch is the same for every implementation.
-#[derive(Clone, Default)]
-struct Payloads {
-    keep: Option<Rc<RefCell<Vec<Vec<u8>>>>>,
-}
-
-impl Payloads {
-    fn put(&mut self, bytes: &[u8]) {
-        match &self.keep {
-            Some(kept) => kept.borrow_mut().push(bytes.to_vec()),
-            None => {
-                black_box(bytes);
-            }
-        }
-    }
-}
+/// Where decoded payloads go (the harness's `Sink`).
+type Payloads = Sink;
 
 /// The transport's send buffer: encoded bytes are copied into it, as `write(2)` copies them
 /// into the kernel's socket buffer. Every encoder's output passes through it once; each
@@ -853,9 +817,7 @@ fn encoder<'a>(case: &'a Case, name: &str, wire: Wire) -> Run<'a> {
 fn check(case: &Case) {
     for name in case.implementations() {
         let kept = Rc::<RefCell<Vec<Vec<u8>>>>::default();
-        let payloads = Payloads {
-            keep: Some(kept.clone()),
-        };
+        let payloads = Payloads::keeping(&kept);
         let wire = Wire::default();
         let mut run = runner(case, name, payloads, wire.clone());
         for round in 0..2 {

@@ -6,7 +6,9 @@
 //! about 4 ms, rotating which goes first, over several passes, and each keeps its fastest
 //! batch.
 
+use std::cell::RefCell;
 use std::hint::black_box;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
@@ -120,4 +122,54 @@ pub fn run(benches: impl FnOnce(&mut Criterion), table: impl FnOnce()) {
     if !quick {
         table();
     }
+}
+
+/// Where decoded data and encoded bytes go: `black_box` while measuring, a copy while
+/// checking. The branch is the same for every implementation.
+#[derive(Clone, Default)]
+pub struct Sink {
+    keep: Option<Rc<RefCell<Vec<Vec<u8>>>>>,
+}
+
+impl Sink {
+    /// A sink that keeps a copy of everything put into it in `kept`.
+    pub fn keeping(kept: &Rc<RefCell<Vec<Vec<u8>>>>) -> Self {
+        Self {
+            keep: Some(kept.clone()),
+        }
+    }
+
+    /// Takes one output.
+    pub fn put(&mut self, bytes: &[u8]) {
+        match &self.keep {
+            Some(kept) => kept.borrow_mut().push(bytes.to_vec()),
+            None => {
+                black_box(bytes);
+            }
+        }
+    }
+}
+
+/// xorshift64*: deterministic filler, so every run sees the same bytes.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator for `seed`.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+
+    /// The next 64 bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+/// `len` bytes from [`Rng`] (the top byte of each draw).
+pub fn binary(len: usize, seed: u64) -> Vec<u8> {
+    let mut rng = Rng::new(seed);
+    (0..len).map(|_| (rng.next() >> 56) as u8).collect()
 }
