@@ -5,5 +5,6 @@
 
 pub mod engineio;
 pub mod socketio;
+pub mod strategies;
 pub mod vectors;
 pub mod ws;

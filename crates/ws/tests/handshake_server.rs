@@ -4,6 +4,7 @@
 use http::header::{ALLOW, CONTENT_LENGTH, HeaderName, SEC_WEBSOCKET_VERSION, SET_COOKIE, UPGRADE};
 use http::{HeaderValue, StatusCode};
 use proptest::prelude::*;
+use sockeye_test_support::strategies::{bare_lf, cuts, mutated};
 use sockeye_test_support::vectors;
 use sockeye_ws::handshake::{
     Accept, BuildError, ExtensionError, ExtensionOffer, HeadLimits, Progress, Rejection, Request,
@@ -941,45 +942,17 @@ fn valid_request() -> impl Strategy<Value = Vec<u8>> {
             }
             let mut bytes = build(&lines);
             if lf {
-                bytes = String::from_utf8(bytes)
-                    .unwrap()
-                    .replace("\r\n", "\n")
-                    .into_bytes();
+                bytes = bare_lf(&bytes);
             }
             bytes
         })
-}
-
-fn mutated_request() -> impl Strategy<Value = Vec<u8>> {
-    (
-        valid_request(),
-        prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
-        any::<prop::sample::Index>(),
-        prop::collection::vec(any::<u8>(), 0..16),
-    )
-        .prop_map(|(mut bytes, flips, cut, tail)| {
-            for (at, byte) in flips {
-                let i = at.index(bytes.len());
-                bytes[i] = byte;
-            }
-            bytes.truncate(cut.index(bytes.len() + 1));
-            bytes.extend(tail);
-            bytes
-        })
-}
-
-fn cuts() -> impl Strategy<Value = Vec<usize>> {
-    prop::collection::vec(0usize..400, 0..12).prop_map(|mut v| {
-        v.sort_unstable();
-        v
-    })
 }
 
 proptest! {
     #[test]
     fn any_split_of_a_valid_request_gives_the_same_result(
         data in valid_request(),
-        cuts in cuts(),
+        cuts in cuts(400),
         tail in prop::collection::vec(any::<u8>(), 0..8),
     ) {
         let mut data = data;
@@ -993,8 +966,8 @@ proptest! {
 
     #[test]
     fn any_split_of_a_mutated_request_gives_the_same_result(
-        data in mutated_request(),
-        cuts in cuts(),
+        data in mutated(valid_request()),
+        cuts in cuts(400),
     ) {
         let whole = feed_cut(&data, &[]);
         prop_assert_eq!(feed_cut(&data, &cuts), whole.clone());
@@ -1013,7 +986,7 @@ proptest! {
     #[test]
     fn any_split_of_random_bytes_gives_the_same_result(
         data in prop::collection::vec(any::<u8>(), 0..300),
-        cuts in cuts(),
+        cuts in cuts(400),
     ) {
         prop_assert_eq!(feed_cut(&data, &cuts), feed_cut(&data, &[]));
     }
@@ -1024,7 +997,7 @@ proptest! {
         head in 1usize..600,
         headers in 0usize..20,
         data in valid_request(),
-        cuts in cuts(),
+        cuts in cuts(400),
     ) {
         let mut limits = HeadLimits::default();
         limits.max_line_len = line;
