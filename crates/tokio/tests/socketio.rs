@@ -5,6 +5,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+#[cfg(feature = "rustls")]
+mod tls;
+
 use serde_json::{Value, json};
 use sockeye_tokio::socketio::{
     Client, ClientMessage, ClientSocket, ConnectError, Message, Socket, SocketIo, Transports,
@@ -235,21 +238,8 @@ async fn polling_reuses_its_http_connections() {
 #[cfg(feature = "rustls")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_and_upgrade_over_tls() {
-    use tokio_rustls::rustls::crypto::ring::default_provider;
-    use tokio_rustls::rustls::pki_types::PrivateKeyDer;
-    use tokio_rustls::rustls::{ClientConfig, RootCertStore, ServerConfig};
-
     let (io, _, _) = server().await;
-    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert = generated.cert.der().clone();
-    let key = PrivateKeyDer::try_from(generated.signing_key.serialize_der()).unwrap();
-    let server_config = ServerConfig::builder_with_provider(Arc::new(default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.clone()], key)
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
+    let (acceptor, client_config) = tls::localhost();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -271,13 +261,6 @@ async fn polling_and_upgrade_over_tls() {
         }
     });
 
-    let mut roots = RootCertStore::empty();
-    roots.add(cert).unwrap();
-    let client_config = ClientConfig::builder_with_provider(Arc::new(default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     for websocket in [false, true] {
         let client = Client::builder(format!("https://localhost:{port}"))
             .tls(Arc::new(client_config.clone()))

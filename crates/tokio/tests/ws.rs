@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+#[cfg(feature = "rustls")]
+mod tls;
+
 use futures_util::{SinkExt, StreamExt};
 use http::StatusCode;
 use sockeye_tokio::Error;
@@ -390,20 +393,8 @@ async fn keepalive_fails_a_silent_peer_with_1011() {
 #[tokio::test]
 async fn wss_with_a_generated_certificate() {
     use std::sync::Arc;
-    use tokio_rustls::rustls::crypto::ring::default_provider;
-    use tokio_rustls::rustls::pki_types::PrivateKeyDer;
-    use tokio_rustls::rustls::{ClientConfig, RootCertStore, ServerConfig};
 
-    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert = generated.cert.der().clone();
-    let key = PrivateKeyDer::try_from(generated.signing_key.serialize_der()).unwrap();
-    let server_config = ServerConfig::builder_with_provider(Arc::new(default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.clone()], key)
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
+    let (acceptor, client_config) = tls::localhost();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -415,13 +406,6 @@ async fn wss_with_a_generated_certificate() {
         }
     });
 
-    let mut roots = RootCertStore::empty();
-    roots.add(cert).unwrap();
-    let client_config = ClientConfig::builder_with_provider(Arc::new(default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     let options = ClientOptions {
         tls: Some(Arc::new(client_config)),
         ..ClientOptions::default()
