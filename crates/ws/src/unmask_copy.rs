@@ -272,7 +272,10 @@ impl<'a> Io<'a> {
                 (done, or)
             }
             Io::InPlace(buf) => {
-                crate::apply_mask(buf, key.to_le_bytes(), 0);
+                if key != 0 {
+                    // (Unmasked input, a server's frames at a client, needs no pass.)
+                    crate::apply_mask(buf, key.to_le_bytes(), 0);
+                }
                 let or = buf.iter().fold(0, |a, b| a | b);
                 (buf, or)
             }
