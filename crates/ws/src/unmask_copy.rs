@@ -260,8 +260,9 @@ impl<'a> Io<'a> {
     }
 
     /// XORs every byte with `key` repeated (safe code) and returns the unmasked bytes, and
-    /// their OR.
-    fn xor(self, key: u32) -> (&'a [u8], u8) {
+    /// their OR where it came free with the copy (`Io::Copy`; in place it would be another
+    /// pass, which only the caller that needs it makes).
+    fn xor(self, key: u32) -> (&'a [u8], Option<u8>) {
         match self {
             Io::Copy { dst, src } => {
                 let or = xor_into(dst, src, key);
@@ -269,15 +270,14 @@ impl<'a> Io<'a> {
                 // `i`), so all of it is initialised.
                 let done =
                     unsafe { std::slice::from_raw_parts(dst.as_ptr().cast::<u8>(), dst.len()) };
-                (done, or)
+                (done, Some(or))
             }
             Io::InPlace(buf) => {
                 if key != 0 {
                     // (Unmasked input, a server's frames at a client, needs no pass.)
                     crate::apply_mask(buf, key.to_le_bytes(), 0);
                 }
-                let or = buf.iter().fold(0, |a, b| a | b);
-                (buf, or)
+                (buf, None)
             }
         }
     }
@@ -345,8 +345,9 @@ fn text_pass(io: Io<'_>, mask: Option<[u8; 4]>, offset: usize, skip: usize, simd
         crate::utf8::incomplete_tail(&last[..n])
     };
     if simd == Simd::None || len < skip + tail + FUSED_TEXT_MIN {
-        return match io.xor(key(0)) {
-            (_, 0x00..=0x7f) => Checked::Ascii,
+        let (bytes, or) = io.xor(key(0));
+        return match or.unwrap_or_else(|| bytes.iter().fold(0, |a, b| a | b)) {
+            0x00..=0x7f => Checked::Ascii,
             _ => Checked::Nothing,
         };
     }
